@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Library targets carry no unsafeFlags, so the package can be used as a dependency.
+// SIMD kernels live in the small C target `CKernels`: each fast kernel carries
+// `__attribute__((target("avx2,fma")))` and is chosen at run time beside a portable fallback.
+let package = Package(
+    name: "swift-attention",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Attention", targets: ["Attention"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "TinyLLM", targets: ["TinyLLM"]),
+        .library(name: "Pretrained", targets: ["Pretrained"]),
+        .library(name: "AttentionViz", targets: ["AttentionViz"]),
+        .executable(name: "attend", targets: ["attend"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CKernels"),
+        .target(name: "Attention", dependencies: ["CKernels"]),
+        .target(name: "Training", dependencies: ["Attention", "CKernels"]),
+        .target(name: "TinyLLM", dependencies: ["Attention", "Training"]),
+        .target(name: "Pretrained", dependencies: ["Attention"]),
+        .target(name: "AttentionViz", dependencies: ["Attention"]),
+        .executableTarget(
+            name: "attend",
+            dependencies: [
+                "Attention", "Training", "TinyLLM", "Pretrained", "AttentionViz",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["Attention"], path: "Tests/TestSupport"),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,27 @@
+/// A value that owns named parameters (weights), visited in a fixed order.
+///
+/// Names are the checkpoint names (`blocks.0.attention.wq.weight`), so saving, loading,
+/// optimizers and gradient checks are loops over one list.
+public protocol ParameterContainer {
+    /// Calls `body` with each parameter's full name and storage, in a stable order; `body`
+    /// may replace the tensor (same shape) to update the parameter in place.
+    mutating func visitParameters(prefix: String, _ body: (String, inout Tensor) throws -> Void) rethrows
+}
+
+extension ParameterContainer {
+    /// Every parameter as `(name, tensor)`, in visiting order.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        var copy = self
+        var out: [(name: String, tensor: Tensor)] = []
+        copy.visitParameters(prefix: "") { name, tensor in out.append((name, tensor)) }
+        return out
+    }
+
+    /// Total number of scalar parameters.
+    public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.tensor.count } }
+
+    /// Joins a prefix and a child name with a dot (`"" + "w" = "w"`, `"a" + "w" = "a.w"`).
+    public static func join(_ prefix: String, _ name: String) -> String {
+        prefix.isEmpty ? name : prefix + "." + name
+    }
+}

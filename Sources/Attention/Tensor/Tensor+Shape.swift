@@ -1,0 +1,109 @@
+extension Tensor {
+    /// The same elements viewed with a new shape of equal element count.
+    /// One extent may be `-1`, inferred from the others.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var resolved = newShape
+        if let hole = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
+            precondition(known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
+            resolved[hole] = count / known
+        }
+        precondition(
+            resolved.allSatisfy { $0 >= 0 } && resolved.reduce(1, *) == count,
+            "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        var copy = self
+        copy.shape = resolved
+        return copy
+    }
+
+    /// The axes reordered: result axis `k` is input axis `axes[k]`.
+    public func permuted(_ axes: [Int]) -> Tensor {
+        precondition(
+            axes.count == rank && Set(axes) == Set(0..<rank),
+            "permuted: \(axes) is not a permutation of the axes of shape \(shape)")
+        if axes == Array(0..<rank) { return self }
+        let newShape = axes.map { shape[$0] }
+        let inStrides = strides
+        let gathered = axes.map { inStrides[$0] }  // input stride for each output axis
+        return Tensor(uninitializedShape: newShape) { out in
+            scalars.withUnsafeBufferPointer { src in
+                guard !out.isEmpty else { return }
+                // Walk the output in row-major order with an odometer over the input offsets.
+                var index = [Int](repeating: 0, count: rank)
+                var offset = 0
+                let last = rank - 1
+                let innerCount = newShape[last], innerStride = gathered[last]
+                var o = 0
+                while o < out.count {
+                    var s = offset
+                    for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
+                    var axis = last - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        offset += gathered[axis]
+                        if index[axis] < newShape[axis] { break }
+                        offset -= gathered[axis] * newShape[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                    if axis < 0 { break }
+                }
+            }
+        }
+    }
+
+    /// The last two axes swapped (a matrix transpose, batched over leading axes).
+    public func transposed() -> Tensor {
+        precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
+        var axes = Array(0..<rank)
+        axes.swapAt(rank - 1, rank - 2)
+        return permuted(axes)
+    }
+
+    /// Elements `range` along `axis` (other axes whole).
+    public func sliced(axis: Int, _ range: Range<Int>) -> Tensor {
+        precondition(axis >= 0 && axis < rank, "sliced: axis \(axis) out of range for shape \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[axis],
+            "sliced: range \(range) out of bounds for axis \(axis) of shape \(shape)")
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *)
+        var newShape = shape
+        newShape[axis] = range.count
+        return Tensor(uninitializedShape: newShape) { out in
+            scalars.withUnsafeBufferPointer { src in
+                let block = range.count * inner
+                for o in 0..<outer {
+                    let from = (o * shape[axis] + range.lowerBound) * inner
+                    for i in 0..<block { out[o * block + i] = src[from + i] }
+                }
+            }
+        }
+    }
+
+    /// Tensors joined along `axis`; all other extents must match.
+    public static func concatenated(_ parts: [Tensor], axis: Int) -> Tensor {
+        precondition(!parts.isEmpty, "concatenated: no tensors")
+        let first = parts[0]
+        precondition(axis >= 0 && axis < first.rank, "concatenated: axis \(axis) out of range for shape \(first.shape)")
+        for (k, part) in parts.enumerated() {
+            var a = part.shape, b = first.shape
+            precondition(a.count == b.count, "concatenated: part \(k) has shape \(part.shape), part 0 has \(first.shape)")
+            a[axis] = 0; b[axis] = 0
+            precondition(a == b, "concatenated: part \(k) has shape \(part.shape), incompatible with \(first.shape) along axis \(axis)")
+        }
+        let outer = first.shape[..<axis].reduce(1, *)
+        let inner = first.shape[(axis + 1)...].reduce(1, *)
+        var newShape = first.shape
+        newShape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        var out = [Float]()
+        out.reserveCapacity(newShape.reduce(1, *))
+        for o in 0..<outer {
+            for part in parts {
+                let block = part.shape[axis] * inner
+                out.append(contentsOf: part.scalars[(o * block)..<((o + 1) * block)])
+            }
+        }
+        return Tensor(shape: newShape, scalars: out)
+    }
+}

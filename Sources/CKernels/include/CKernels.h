@@ -1,0 +1,16 @@
+// CKernels: small, flag-free C micro-kernels for swift-attention.
+//
+// Rules (see docs/ARCHITECTURE.md): plain functions over pointers, sizes and strides;
+// no allocation and no threads in C (Swift owns memory and threading); each SIMD kernel is a
+// separate function compiled with __attribute__((target("avx2,fma"))) (x86-64) or NEON
+// (arm64), chosen at run time by the dispatching entry point beside a portable fallback.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include "ak_cpu.h"
+#include "ak_gemm.h"
+#include "ak_attention.h"
+#include "ak_attention_backward.h"
+#include "ak_ops.h"
+
+#endif

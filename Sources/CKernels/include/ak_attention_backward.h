@@ -1,0 +1,6 @@
+#ifndef AK_ATTENTION_BACKWARD_H
+#define AK_ATTENTION_BACKWARD_H
+
+#include <stddef.h>
+
+#endif
