@@ -34,6 +34,11 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["Attention"], path: "Tests/TestSupport"),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
+        .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"]),
+        .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"]),
+        .testTarget(name: "AttendCLITests", dependencies: ["attend", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
