@@ -84,8 +84,12 @@ public final class Tape {
         container.namedParameters.map { parameter(Container.join(prefix, $0.name), $0.tensor) }
     }
 
-    /// Records an operation's result. The rule runs only if some input needs a gradient.
-    func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, Tape) -> Void) -> Variable {
+    /// Records an operation's result and its backward rule (for custom differentiable ops).
+    ///
+    /// `backward` receives the gradient of the loss with respect to `value` and must add the
+    /// gradient of each input with ``accumulate(_:into:)``. It runs only if some input needs a
+    /// gradient, and at most once, during ``backward(_:step:)``.
+    public func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, Tape) -> Void) -> Variable {
         precondition(!consumed, "Tape: cannot record after backward(); make a new Tape for the next step")
         let needs = inputs.contains { nodes[$0.index].requiresGradient }
         nodes.append(Node(value: value, gradient: nil, backward: needs ? backward : nil, requiresGradient: needs))
@@ -95,9 +99,9 @@ public final class Tape {
     /// Whether `variable` takes part in differentiation (a backward rule may skip it otherwise).
     func needsGradient(_ variable: Variable) -> Bool { nodes[variable.index].requiresGradient }
 
-    /// Adds `gradient` (same shape as the variable) to the variable's gradient. The first
-    /// contribution is stored without a copy.
-    func accumulate(_ gradient: Tensor, into variable: Variable) {
+    /// Adds `gradient` (same element count as the variable) to the variable's gradient, inside
+    /// a backward rule. The first contribution is stored without a copy.
+    public func accumulate(_ gradient: Tensor, into variable: Variable) {
         let i = variable.index
         guard nodes[i].requiresGradient else { return }
         precondition(gradient.count == nodes[i].value.count, "Tape: gradient of \(gradient.shape) for value of \(nodes[i].value.shape)")
