@@ -73,9 +73,11 @@ import Testing
     }
 
     @Test func overflowingTheCacheStops() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var cache = KeyValueCache(batch: 1, keyValueHeads: 1, headDimension: 2, capacity: 2)
             cache.append(keys: .zeros([1, 1, 3, 2]), values: .zeros([1, 1, 3, 2]))
         }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("3 new positions do not fit (length 0, capacity 2)"), "stderr: \(message)")
     }
 }

@@ -38,11 +38,13 @@ import Testing
     }
 
     @Test func learnedEmbeddingPastItsTableStops() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var generator = SeededGenerator(seed: 2)
             let positions = LearnedPositionalEmbedding(maximumLength: 4, size: 3, generator: &generator)
             _ = positions(Tensor.zeros([1, 3, 3]), startPosition: 2)
         }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("positions 2..<5 outside 0..<4 (weight [4, 3])"), "stderr: \(message)")
     }
 
     /// RoPE against the rotate-half formula in Float64, including positions past the table.
@@ -81,7 +83,11 @@ import Testing
     }
 
     @Test func ropeRejectsOddHeadDimension() async {
-        await #expect(processExitsWith: .failure) { _ = RotaryEmbedding(headDimension: 7) }
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = RotaryEmbedding(headDimension: 7)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("headDimension must be even and positive, got 7"), "stderr: \(message)")
     }
 
     @Test func alibiSlopesForEightHeads() {

@@ -27,7 +27,7 @@ public struct FeedForward: ParameterContainer, Sendable {
 
     /// Wraps loaded projections.
     public init(up: Linear, down: Linear, activation: GELUApproximation = .tanh) {
-        precondition(down.inputSize == up.outputSize && down.outputSize == up.inputSize,
+        checkPrecondition(down.inputSize == up.outputSize && down.outputSize == up.inputSize,
             "FeedForward: down weight \(down.weight.shape) must be [\(up.inputSize), \(up.outputSize)] to invert up weight \(up.weight.shape)")
         self.up = up; self.down = down; self.activation = activation
     }

@@ -36,7 +36,7 @@ extension MultiHeadAttention {
         checkInput(x, name: "x", width: modelSize)
         if let context {
             checkInput(context, name: "context", width: contextSize)
-            precondition(context.shape[0] == x.shape[0],
+            checkPrecondition(context.shape[0] == x.shape[0],
                 "MultiHeadAttention.intermediates: context batch \(context.shape[0]) differs from x batch \(x.shape[0])")
         }
         let (q, k, v) = project(x, context: context, positionOffset: positionOffset)

@@ -13,20 +13,20 @@ public struct RMSNorm: ParameterContainer, Sendable {
 
     /// γ = 1.
     public init(size: Int, epsilon: Float = 1e-5) {
-        precondition(size > 0, "RMSNorm: size must be positive, got \(size)")
+        checkPrecondition(size > 0, "RMSNorm: size must be positive, got \(size)")
         self.weight = .ones([size]); self.epsilon = epsilon
     }
 
     /// Wraps a loaded γ.
     public init(weight: Tensor, epsilon: Float = 1e-5) {
-        precondition(weight.rank == 1, "RMSNorm: weight must be [size], got shape \(weight.shape)")
+        checkPrecondition(weight.rank == 1, "RMSNorm: weight must be [size], got shape \(weight.shape)")
         self.weight = weight; self.epsilon = epsilon
     }
 
     /// `x` `[..., size]` normalised row by row; same shape.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let n = size
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "RMSNorm: input shape \(x.shape) must end in size \(n)")
+        checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "RMSNorm: input shape \(x.shape) must end in size \(n)")
         return Tensor(uninitializedShape: x.shape) { out in
             x.withUnsafeBufferPointer { src in
                 weight.withUnsafeBufferPointer { g in

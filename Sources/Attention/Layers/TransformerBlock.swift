@@ -50,7 +50,7 @@ public struct TransformerBlock: ParameterContainer, Sendable {
     public init(norm1: LayerNorm, attention: MultiHeadAttention, norm2: LayerNorm, feedForward: FeedForward,
                 placement: NormalizationPlacement = .preNorm) {
         let d = attention.modelSize
-        precondition(norm1.size == d && norm2.size == d && feedForward.size == d,
+        checkPrecondition(norm1.size == d && norm2.size == d && feedForward.size == d,
             "TransformerBlock: norm1 \(norm1.weight.shape), norm2 \(norm2.weight.shape) and feedForward up \(feedForward.up.weight.shape) must match attention modelSize \(d)")
         self.norm1 = norm1; self.attention = attention; self.norm2 = norm2
         self.feedForward = feedForward; self.placement = placement

@@ -14,27 +14,27 @@ public struct LearnedPositionalEmbedding: ParameterContainer, Sendable {
 
     /// `N(0, std²)` rows (GPT-2 uses 0.01–0.02).
     public init(maximumLength: Int, size: Int, standardDeviation: Float = 0.02, generator: inout SeededGenerator) {
-        precondition(maximumLength > 0 && size > 0,
+        checkPrecondition(maximumLength > 0 && size > 0,
             "LearnedPositionalEmbedding: maximumLength \(maximumLength) and size \(size) must be positive")
         self.weight = .randomNormal([maximumLength, size], standardDeviation: standardDeviation, generator: &generator)
     }
 
     /// Wraps a loaded table.
     public init(weight: Tensor) {
-        precondition(weight.rank == 2, "LearnedPositionalEmbedding: weight must be [maximumLength, size], got shape \(weight.shape)")
+        checkPrecondition(weight.rank == 2, "LearnedPositionalEmbedding: weight must be [maximumLength, size], got shape \(weight.shape)")
         self.weight = weight
     }
 
     /// Rows `positions` of the table, `[positions.count, size]`.
     public func embeddings(positions: Range<Int>) -> Tensor {
-        precondition(positions.lowerBound >= 0 && positions.upperBound <= maximumLength,
+        checkPrecondition(positions.lowerBound >= 0 && positions.upperBound <= maximumLength,
             "LearnedPositionalEmbedding: positions \(positions) outside 0..<\(maximumLength) (weight \(weight.shape))")
         return weight.sliced(axis: 0, positions)
     }
 
     /// `x + weight[startPosition ..< startPosition + L]`: `x` is `[B, L, size]` or `[L, size]`.
     public func callAsFunction(_ x: Tensor, startPosition: Int = 0) -> Tensor {
-        precondition((x.rank == 2 || x.rank == 3) && x.shape[x.rank - 1] == size,
+        checkPrecondition((x.rank == 2 || x.rank == 3) && x.shape[x.rank - 1] == size,
             "LearnedPositionalEmbedding: input shape \(x.shape) must be [B, L, \(size)] or [L, \(size)]")
         let length = x.shape[x.rank - 2]
         return x + embeddings(positions: startPosition..<(startPosition + length))

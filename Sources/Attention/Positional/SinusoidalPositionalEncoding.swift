@@ -21,13 +21,13 @@ public struct SinusoidalPositionalEncoding: Sendable, Equatable {
     public let base: Double
 
     public init(size: Int, base: Double = 10_000) {
-        precondition(size > 0, "SinusoidalPositionalEncoding: size must be positive, got \(size)")
+        checkPrecondition(size > 0, "SinusoidalPositionalEncoding: size must be positive, got \(size)")
         self.size = size; self.base = base
     }
 
     /// The encodings of `positions`, `[positions.count, size]`.
     public func encodings(positions: Range<Int>) -> Tensor {
-        precondition(positions.lowerBound >= 0, "SinusoidalPositionalEncoding: positions \(positions) must be ≥ 0")
+        checkPrecondition(positions.lowerBound >= 0, "SinusoidalPositionalEncoding: positions \(positions) must be ≥ 0")
         let d = size
         return Tensor(uninitializedShape: [positions.count, d]) { out in
             for (row, p) in positions.enumerated() {
@@ -42,7 +42,7 @@ public struct SinusoidalPositionalEncoding: Sendable, Equatable {
 
     /// `x + PE`: `x` is `[B, L, size]` or `[L, size]`; row `l` is at position `startPosition + l`.
     public func callAsFunction(_ x: Tensor, startPosition: Int = 0) -> Tensor {
-        precondition((x.rank == 2 || x.rank == 3) && x.shape[x.rank - 1] == size,
+        checkPrecondition((x.rank == 2 || x.rank == 3) && x.shape[x.rank - 1] == size,
             "SinusoidalPositionalEncoding: input shape \(x.shape) must be [B, L, \(size)] or [L, \(size)]")
         let length = x.shape[x.rank - 2]
         return x + encodings(positions: startPosition..<(startPosition + length))
