@@ -72,10 +72,30 @@ import Testing
         #expect(b.maxAbsDifference(layer(skipped, mask: .causal).sliced(axis: 1, 4..<5)) <= 1e-5)
     }
 
+    /// Appending through the layer writes into the preallocated storage: the buffer never
+    /// moves, so decoding never copies the cache (no O(L²) traffic over a sequence).
+    @Test func decodingAppendsInPlace() {
+        let c = AttentionCase(batch: 2, length: 8, modelSize: 8, heads: 2, keyValueHeads: 1, causal: true, positions: "rope")
+        var generator = SeededGenerator(seed: 1)
+        let block = TransformerBlock(modelSize: 8, heads: 2, keyValueHeads: 1, positionalEncoding: c.encoding, generator: &generator)
+        var cache = block.attention.makeCache(batch: 2, capacity: 8)
+        func address(_ t: Tensor) -> UnsafePointer<Float>? { t.withUnsafeBufferPointer { $0.baseAddress } }
+        let keys = address(cache.keyStorage), values = address(cache.valueStorage)
+        let x = c.input()
+        for i in 0..<8 {
+            _ = block(x.sliced(axis: 1, i..<(i + 1)), cache: &cache)
+            // Checked every step: a copy-and-free could land back on the old address later.
+            #expect(address(cache.keyStorage) == keys && address(cache.valueStorage) == values, "step \(i)")
+        }
+        #expect(cache.length == 8)
+    }
+
     @Test func overflowingTheCacheStops() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var cache = KeyValueCache(batch: 1, keyValueHeads: 1, headDimension: 2, capacity: 2)
             cache.append(keys: .zeros([1, 1, 3, 2]), values: .zeros([1, 1, 3, 2]))
         }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("3 new positions do not fit (length 0, capacity 2)"), "stderr: \(message)")
     }
 }

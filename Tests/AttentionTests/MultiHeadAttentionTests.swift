@@ -141,11 +141,13 @@ let attentionCases: [AttentionCase] = [
     }
 
     @Test func wrongInputWidthStopsWithShapes() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var generator = SeededGenerator(seed: 1)
             let layer = MultiHeadAttention(modelSize: 8, heads: 2, generator: &generator)
             _ = layer(Tensor.zeros([1, 3, 6]))
         }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("x shape [1, 3, 6] must be [B, L, 8]"), "stderr: \(message)")
     }
 }
 

@@ -34,10 +34,10 @@ public struct KeyValueCache: Sendable {
 
     /// An empty cache.
     public init(batch: Int, keyValueHeads: Int, headDimension: Int, valueDimension: Int? = nil, capacity: Int) {
-        precondition(batch > 0 && keyValueHeads > 0 && headDimension > 0 && capacity > 0,
+        checkPrecondition(batch > 0 && keyValueHeads > 0 && headDimension > 0 && capacity > 0,
             "KeyValueCache: batch \(batch), keyValueHeads \(keyValueHeads), headDimension \(headDimension) and capacity \(capacity) must be positive")
         let dv = valueDimension ?? headDimension
-        precondition(dv > 0, "KeyValueCache: valueDimension must be positive, got \(dv)")
+        checkPrecondition(dv > 0, "KeyValueCache: valueDimension must be positive, got \(dv)")
         self.batch = batch; self.keyValueHeads = keyValueHeads
         self.headDimension = headDimension; self.valueDimension = dv; self.capacity = capacity
         self.keyStorage = .zeros([batch, keyValueHeads, capacity, headDimension])
@@ -56,13 +56,13 @@ public struct KeyValueCache: Sendable {
     /// `length..<length + n`.
     /// - Precondition: shapes match the cache and `n ≤ remainingCapacity`.
     public mutating func append(keys newKeys: Tensor, values newValues: Tensor) {
-        precondition(newKeys.rank == 4 && newKeys.shape[0] == batch && newKeys.shape[1] == keyValueHeads
+        checkPrecondition(newKeys.rank == 4 && newKeys.shape[0] == batch && newKeys.shape[1] == keyValueHeads
                 && newKeys.shape[3] == headDimension,
             "KeyValueCache.append: keys shape \(newKeys.shape) must be [\(batch), \(keyValueHeads), n, \(headDimension)]")
         let n = newKeys.shape[2]
-        precondition(newValues.shape == [batch, keyValueHeads, n, valueDimension],
+        checkPrecondition(newValues.shape == [batch, keyValueHeads, n, valueDimension],
             "KeyValueCache.append: values shape \(newValues.shape) must be [\(batch), \(keyValueHeads), \(n), \(valueDimension)] (keys \(newKeys.shape))")
-        precondition(n <= remainingCapacity,
+        checkPrecondition(n <= remainingCapacity,
             "KeyValueCache.append: \(n) new positions do not fit (length \(length), capacity \(capacity)); make a larger cache or slide the context")
         Self.write(newKeys, into: &keyStorage, at: length, capacity: capacity)
         Self.write(newValues, into: &valueStorage, at: length, capacity: capacity)
@@ -78,7 +78,7 @@ public struct KeyValueCache: Sendable {
     /// then keep counting positions from where they were (see ``MultiHeadAttention``'s
     /// `positionOffset` parameter).
     public mutating func removeFirst(_ count: Int) {
-        precondition(count >= 0 && count <= length, "KeyValueCache.removeFirst: \(count) is outside 0...\(length)")
+        checkPrecondition(count >= 0 && count <= length, "KeyValueCache.removeFirst: \(count) is outside 0...\(length)")
         guard count > 0 else { return }
         let kept = length - count
         Self.shiftToFront(&keyStorage, dropping: count, keeping: kept, capacity: capacity)

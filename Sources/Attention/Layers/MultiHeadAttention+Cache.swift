@@ -18,7 +18,7 @@ extension MultiHeadAttention {
         _ x: Tensor, mask: AttentionMask = .causal, cache: inout KeyValueCache, positionOffset: Int? = nil
     ) -> Tensor {
         checkInput(x, name: "x", width: modelSize)
-        precondition(cache.batch == x.shape[0] && cache.keyValueHeads == keyValueHeads
+        checkPrecondition(cache.batch == x.shape[0] && cache.keyValueHeads == keyValueHeads
                 && cache.headDimension == headDimension && cache.valueDimension == headDimension,
             "MultiHeadAttention: cache [B \(cache.batch), Hkv \(cache.keyValueHeads), D \(cache.headDimension), Dv \(cache.valueDimension)] does not fit x \(x.shape) with keyValueHeads \(keyValueHeads), headDimension \(headDimension)")
         let (q, k, v) = project(x, context: nil, positionOffset: positionOffset ?? cache.length)

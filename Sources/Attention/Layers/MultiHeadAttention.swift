@@ -65,10 +65,10 @@ public struct MultiHeadAttention: ParameterContainer, Sendable {
         generator: inout SeededGenerator
     ) {
         let hkv = keyValueHeads ?? heads
-        precondition(modelSize > 0 && heads > 0 && hkv > 0,
+        checkPrecondition(modelSize > 0 && heads > 0 && hkv > 0,
             "MultiHeadAttention: modelSize \(modelSize), heads \(heads) and keyValueHeads \(hkv) must be positive")
-        precondition(heads % hkv == 0, "MultiHeadAttention: heads \(heads) must be a multiple of keyValueHeads \(hkv)")
-        precondition(headDimension != nil || modelSize % heads == 0,
+        checkPrecondition(heads % hkv == 0, "MultiHeadAttention: heads \(heads) must be a multiple of keyValueHeads \(hkv)")
+        checkPrecondition(headDimension != nil || modelSize % heads == 0,
             "MultiHeadAttention: modelSize \(modelSize) is not divisible by heads \(heads); pass headDimension")
         let d = headDimension ?? modelSize / heads
         let dc = contextSize ?? modelSize
@@ -88,19 +88,19 @@ public struct MultiHeadAttention: ParameterContainer, Sendable {
         scale: Float? = nil, implementation: AttentionImplementation = .automatic
     ) {
         let hkv = keyValueHeads ?? heads
-        precondition(heads > 0 && hkv > 0 && heads % hkv == 0,
+        checkPrecondition(heads > 0 && hkv > 0 && heads % hkv == 0,
             "MultiHeadAttention: heads \(heads) must be a positive multiple of keyValueHeads \(hkv)")
-        precondition(wq.outputSize % heads == 0,
+        checkPrecondition(wq.outputSize % heads == 0,
             "MultiHeadAttention: wq weight \(wq.weight.shape) has \(wq.outputSize) outputs, not a multiple of heads \(heads)")
         let d = wq.outputSize / heads
-        precondition(wk.outputSize == hkv * d && wv.outputSize == hkv * d,
+        checkPrecondition(wk.outputSize == hkv * d && wv.outputSize == hkv * d,
             "MultiHeadAttention: wk weight \(wk.weight.shape) and wv weight \(wv.weight.shape) must have keyValueHeads·headDimension = \(hkv)·\(d) outputs (wq \(wq.weight.shape))")
-        precondition(wk.inputSize == wv.inputSize,
+        checkPrecondition(wk.inputSize == wv.inputSize,
             "MultiHeadAttention: wk weight \(wk.weight.shape) and wv weight \(wv.weight.shape) read different context widths")
-        precondition(wo.inputSize == heads * d && wo.outputSize == wq.inputSize,
+        checkPrecondition(wo.inputSize == heads * d && wo.outputSize == wq.inputSize,
             "MultiHeadAttention: wo weight \(wo.weight.shape) must be [\(wq.inputSize), \(heads * d)] (wq \(wq.weight.shape))")
         if case .rotary(let rope) = positionalEncoding {
-            precondition(rope.headDimension == d,
+            checkPrecondition(rope.headDimension == d,
                 "MultiHeadAttention: rotary headDimension \(rope.headDimension) differs from the layer's headDimension \(d)")
         }
         self.wq = wq; self.wk = wk; self.wv = wv; self.wo = wo
@@ -143,7 +143,7 @@ extension MultiHeadAttention {
     public func callAsFunction(_ x: Tensor, context: Tensor, mask: AttentionMask = .none) -> Tensor {
         checkInput(x, name: "x", width: modelSize)
         checkInput(context, name: "context", width: contextSize)
-        precondition(context.shape[0] == x.shape[0],
+        checkPrecondition(context.shape[0] == x.shape[0],
             "MultiHeadAttention: context batch \(context.shape[0]) differs from x batch \(x.shape[0]) (context \(context.shape), x \(x.shape))")
         let (q, k, v) = project(x, context: context, positionOffset: 0)
         return outputProjection(attend(queries: q, keys: k, values: v, mask: mask, selfAttention: false))
@@ -151,14 +151,14 @@ extension MultiHeadAttention {
 
     /// Splits the last axis into heads: `[B, L, H·D]` → `[B, H, L, D]`.
     public static func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] % heads == 0,
+        checkPrecondition(x.rank == 3 && x.shape[2] % heads == 0,
             "MultiHeadAttention.splitHeads: shape \(x.shape) must be [B, L, H·D] with H = \(heads)")
         return x.reshaped([x.shape[0], x.shape[1], heads, x.shape[2] / heads]).permuted([0, 2, 1, 3])
     }
 
     /// Concatenates heads: `[B, H, L, D]` → `[B, L, H·D]` (head `h` at columns `h·D..<(h+1)·D`).
     public static func mergeHeads(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4, "MultiHeadAttention.mergeHeads: shape \(x.shape) must be [B, H, L, D]")
+        checkPrecondition(x.rank == 4, "MultiHeadAttention.mergeHeads: shape \(x.shape) must be [B, H, L, D]")
         let (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         return x.permuted([0, 2, 1, 3]).reshaped([b, l, h * d])
     }
@@ -196,7 +196,7 @@ extension MultiHeadAttention {
     }
 
     func checkInput(_ x: Tensor, name: String, width: Int) {
-        precondition(x.rank == 3 && x.shape[2] == width,
+        checkPrecondition(x.rank == 3 && x.shape[2] == width,
             "MultiHeadAttention: \(name) shape \(x.shape) must be [B, L, \(width)] (wq \(wq.weight.shape), wk \(wk.weight.shape))")
     }
 }

@@ -35,9 +35,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
 
     /// - Precondition: `headDimension` is even and positive.
     public init(headDimension: Int, base: Double = 10_000, tableLength: Int = 2048) {
-        precondition(headDimension > 0 && headDimension % 2 == 0,
+        checkPrecondition(headDimension > 0 && headDimension % 2 == 0,
             "RotaryEmbedding: headDimension must be even and positive, got \(headDimension)")
-        precondition(tableLength >= 0, "RotaryEmbedding: tableLength must be ≥ 0, got \(tableLength)")
+        checkPrecondition(tableLength >= 0, "RotaryEmbedding: tableLength must be ≥ 0, got \(tableLength)")
         self.headDimension = headDimension
         self.base = base
         self.tableLength = tableLength
@@ -66,9 +66,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
     /// With `inverse: true` every pair is rotated by `−p·θᵢ` instead, which undoes the
     /// rotation (the transpose of an orthogonal map, as a backward pass needs).
     public func callAsFunction(_ x: Tensor, startPosition: Int = 0, inverse: Bool = false) -> Tensor {
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == headDimension,
+        checkPrecondition(x.rank >= 2 && x.shape[x.rank - 1] == headDimension,
             "RotaryEmbedding: input shape \(x.shape) must be [..., L, \(headDimension)] (headDimension \(headDimension))")
-        precondition(startPosition >= 0, "RotaryEmbedding: startPosition must be ≥ 0, got \(startPosition)")
+        checkPrecondition(startPosition >= 0, "RotaryEmbedding: startPosition must be ≥ 0, got \(startPosition)")
         let d = headDimension, half = d / 2
         let length = x.shape[x.rank - 2]
         let outer = length == 0 ? 0 : x.count / (length * d)
