@@ -49,6 +49,19 @@ struct AttentionCase: CustomStringConvertible, Sendable {
         #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
     }
 
+    /// Attention-weight dropout (reference path): every evaluation uses the same tape seed,
+    /// hence the same mask, so central differences see a fixed function.
+    @Test(arguments: [AttentionCase.all[1], AttentionCase.all[5], AttentionCase.all[8]])
+    func weightDropoutBackwardMatchesCentralDifferences(_ a: AttentionCase) {
+        let c = GradientCase(name: "\(a.name) [weight dropout 0.3]", inputs: a.inputs) { v in
+            scaledDotProductAttention(
+                queries: v[0], keys: v[1], values: v[2], scale: a.scale, mask: a.mask,
+                alibiSlopes: a.alibi ? alibiSlopes(heads: a.queryHeads) : nil, weightDropout: 0.3)
+        }
+        let failures = GradientChecker.check(c)
+        #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
+    }
+
     /// The fused path (one node, FlashAttention-2 backward) and the composed reference path
     /// (matmul, softmax, matmul on the tape) give the same gradients within 1e-4 on every
     /// mask kind, GQA/MQA, Lq ≠ Lk and D ≠ Dv. Both are Float32 sums of O(Lk·D) terms of
