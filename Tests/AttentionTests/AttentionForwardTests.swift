@@ -7,7 +7,7 @@ enum ForwardPath: String, CaseIterable, CustomStringConvertible {
     case reference, fusedSIMD, fusedPortable
     var description: String { rawValue }
 
-    func run(_ c: AttentionCase, _ q: Tensor, _ k: Tensor, _ v: Tensor) -> (output: Tensor, logSumExp: Tensor) {
+    func run(_ c: TestSupport.AttentionCase, _ q: Tensor, _ k: Tensor, _ v: Tensor) -> (output: Tensor, logSumExp: Tensor) {
         let problem = AttentionProblem(
             function: "test", queries: q.shape, keys: k.shape, values: v.shape,
             scale: c.scale, mask: c.attentionMask, alibiSlopes: c.slopes)
@@ -32,8 +32,8 @@ func maxLogSumExpError(_ t: Tensor, _ reference: [Double]) -> Double {
 @Suite struct AttentionForwardTests {
     /// Every mask kind on every path against Float64, within 1e-5, and within the error budget:
     /// the fused kernel may be at most ~2× as far from Float64 as the naive Float32 reference.
-    @Test(arguments: AttentionCase.grid)
-    func matchesFloat64OnEveryPath(_ c: AttentionCase) {
+    @Test(arguments: TestSupport.AttentionCase.grid)
+    func matchesFloat64OnEveryPath(_ c: TestSupport.AttentionCase) {
         let (q, k, v) = c.inputs()
         let expected = c.float64(q, k, v)
         let referenceError = Float64Reference.maxAbsError(ForwardPath.reference.run(c, q, k, v).output, expected.output)
@@ -50,8 +50,8 @@ func maxLogSumExpError(_ t: Tensor, _ reference: [Double]) -> Double {
     }
 
     /// The public entry points route to the same kernels and agree with each other.
-    @Test(arguments: [AttentionCase.grid[4], AttentionCase.grid[10]])
-    func publicAPIAgrees(_ c: AttentionCase) {
+    @Test(arguments: [TestSupport.AttentionCase.grid[4], TestSupport.AttentionCase.grid[10]])
+    func publicAPIAgrees(_ c: TestSupport.AttentionCase) {
         let (q, k, v) = c.inputs(seed: 7)
         for implementation in AttentionImplementation.allCases {
             let plain = scaledDotProductAttention(
@@ -68,7 +68,7 @@ func maxLogSumExpError(_ t: Tensor, _ reference: [Double]) -> Double {
     /// Long rows spanning many key tiles, with a large score range so the running max must
     /// grow and rescale many times (scores scaled up 8×).
     @Test func onlineSoftmaxRescalesAcrossManyTiles() {
-        let c = AttentionCase("sharp", b: 1, hq: 1, hkv: 1, lq: 3, lk: 1000, d: 16, dv: 4, scale: 2)
+        let c = TestSupport.AttentionCase("sharp", b: 1, hq: 1, hkv: 1, lq: 3, lk: 1000, d: 16, dv: 4, scale: 2)
         let (q, k, v) = c.inputs(seed: 3)
         let expected = c.float64(q, k, v)
         for path in ForwardPath.allCases {
