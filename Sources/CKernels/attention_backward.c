@@ -1,17 +1,17 @@
 // Fused attention backward (FlashAttention-2), one key block of one query head.
 //
 // Dimensions: Lq queries, Lk keys, D query/key width, Dv value width; Bc = j1 − j0 keys of this
-// block, Br = block_q query rows per tile (padded to Br' = a multiple of 16). Extra memory is the
-// caller's scratch: Sᵀ and dPᵀ [Bc, Br'], Q̂ [Br', D], dÔ [Br', Dv] and two Br' vectors, never
-// Lq×Lk. Keys run down the tiles and queries across (see attention_backward_ops.h), so every
-// product reads K, V, Q, dO in place and the elementwise steps are vectorised along queries.
+// block (padded to Bc' = a multiple of 16), Br = block_q query rows per tile. Extra memory is the
+// caller's scratch: S and dP [Br, Bc'], K̂ [Bc', D] and V̂ [Bc', Dv] — never Lq×Lk. The key block
+// is packed once per call (see attention_backward_ops.h) and reused by every query tile; the
+// other products read Q, dO, K in place, with Pᵀ and dSᵀ read through strides.
 //
 // Per tile (query rows [i0, i0 + Br)):
-//   Sᵀ  = K·(scale·Q)ᵀ, plus ALiBi and the masks as in the forward
-//   Pᵀ  = exp(Sᵀ − lse)                    recomputed from the forward's log-sum-exp
+//   S  = Q·(scale·K)ᵀ, plus ALiBi and the masks as in the forward
+//   P  = exp(S − lse)                      recomputed from the forward's log-sum-exp
 //   dV += Pᵀ·dO
-//   dPᵀ = V·dOᵀ
-//   dSᵀ = scale·Pᵀ∘(dPᵀ − δ)               (the scale of S = scale·Q·Kᵀ folded in once)
+//   dP = dO·Vᵀ
+//   dS = scale·P∘(dP − δ)                  (the scale of S = scale·Q·Kᵀ folded in once)
 //   dK += dSᵀ·Q,   dQ += dS·K
 #include "include/ak_attention_backward.h"
 #include "attention_backward_ops.h"
@@ -34,20 +34,20 @@ static long key_hi(const ak_attention_problem *p, long i) {
     return hi > 0 ? hi : 0;
 }
 
-/// Adds ALiBi and the element mask to the raw scores Sᵀ[c][r] (query i0 + r, key j0 + c) and
+/// Adds ALiBi and the element mask to the raw scores S[r][c] (query i0 + r, key j0 + c) and
 /// sets pairs forbidden by position or by a boolean mask to −inf. Cheap next to the products,
 /// and skipped when the tile has no bias and every pair is allowed.
-static void finish_scores(const ak_attention_problem *p, float *st, long ld,
+static void finish_scores(const ak_attention_problem *p, float *s, long lds,
                           long i0, long rows, long j0, long cols) {
     const int inside = j0 >= key_lo(p, i0 + rows - 1) && j0 + cols <= key_hi(p, i0);
     if (inside && p->alibi_slope == 0.0f && p->mask_kind == 0) return;
     const long offset = p->lk - p->lq;
-    for (long c = 0; c < cols; c++) {
-        float *row = st + c * ld;
-        const long j = j0 + c;
-        for (long r = 0; r < rows; r++) {
-            const long i = i0 + r;
-            float x = row[r];
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const long i = i0 + r;
+        for (long c = 0; c < cols; c++) {
+            const long j = j0 + c;
+            float x = row[c];
             if (p->alibi_slope != 0.0f) {
                 const long dist = i + offset - j;
                 x -= p->alibi_slope * (float)(dist < 0 ? -dist : dist);
@@ -58,7 +58,7 @@ static void finish_scores(const ak_attention_problem *p, float *st, long ld,
                 else if (m == 0.0f) x = -INFINITY;
             }
             if (!inside && (j < key_lo(p, i) || j >= key_hi(p, i))) x = -INFINITY;
-            row[r] = x;
+            row[c] = x;
         }
     }
 }
@@ -88,8 +88,8 @@ void ak_attention_backward_query_range(const ak_attention_problem *p, long j0, l
 }
 
 size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, long dv) {
-    const long ld = round16(block_q);
-    return (size_t)(2 * block_k * ld + ld * (d + dv) + 2 * ld);
+    const long lds = round16(block_k);
+    return (size_t)(2 * block_q * lds + lds * (d + dv));
 }
 
 void ak_attention_backward_key_block(const ak_attention_problem *p,
@@ -98,41 +98,32 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
                                      float *dq, float *dk, float *dv,
                                      long j0, long j1, long block_q, long block_k,
                                      float *scratch, int use_simd) {
-    (void)block_k;
     long i_lo, i_hi;
     ak_attention_backward_query_range(p, j0, j1, &i_lo, &i_hi);
     if (i_lo >= i_hi) return;
     const ak_backward_ops *ops = ak_backward_ops_select(use_simd);
-    const long d = p->d, dvw = p->dv, cols = j1 - j0, ld = round16(block_q);
-    float *st = scratch;                  // [Bc][ld] Sᵀ → Pᵀ → dSᵀ
-    float *dpt = st + cols * ld;          // [Bc][ld] dPᵀ
-    float *qhat = dpt + cols * ld;        // [ld/16][D][16] scale·Q, transposed
-    float *dohat = qhat + ld * d;         // [ld/16][Dv][16] dO, transposed
-    float *sub = dohat + ld * dvw;        // [ld] lse, +inf where nothing may be attended
-    float *dl = sub + ld;                 // [ld] δ, 0 in padding
-    const float *k_block = k + j0 * d, *v_block = v + j0 * dvw;
+    const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
+    float *s = scratch;                       // [Br][lds] S → P → dS
+    float *dp = s + block_q * lds;            // [Br][lds] dP
+    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  scale·K of the block
+    float *vhat = khat + padded * d;          // [Bc'/16][Dv][16] V of the block
+    const float *k_block = k + j0 * d;
     float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
+    ops->pack_transposed(k_block, cols, padded, d, p->scale, khat);
+    ops->pack_transposed(v + j0 * dvw, cols, padded, dvw, 1.0f, vhat);
 
     for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
-        const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q, padded = round16(rows);
+        const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
         const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
-        for (long r = 0; r < padded; r++) {
-            // exp(x − (+inf)) = 0: rows with lse = −inf (no allowed key) and padding get P = 0.
-            const int live = r < rows && lse[i0 + r] != -INFINITY;
-            sub[r] = live ? lse[i0 + r] : INFINITY;
-            dl[r] = r < rows ? delta[i0 + r] : 0.0f;
-        }
-        ops->pack_transposed(q_tile, rows, padded, d, p->scale, qhat);
-        ops->pack_transposed(do_tile, rows, padded, dvw, 1.0f, dohat);
-        for (long t = 0; t < padded; t += 16)
-            ops->gemm(k_block, d, 1, cols, d, qhat + t * d, 16, 16, st + t, ld, 0);
-        finish_scores(p, st, ld, i0, rows, j0, cols);
-        ops->probabilities(st, ld, padded, cols, sub);
-        ops->gemm(st, ld, 1, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
-        for (long t = 0; t < padded; t += 16)
-            ops->gemm(v_block, dvw, 1, cols, dvw, dohat + t * dvw, 16, 16, dpt + t, ld, 0);  // dPᵀ = V·dOᵀ
-        ops->ds(st, dpt, ld, padded, cols, dl, p->scale);
-        ops->gemm(st, ld, 1, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
-        ops->gemm(st, 1, ld, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K
+        for (long t = 0; t < padded; t += 16)                                          // S = Q·K̂
+            ops->gemm(q_tile, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
+        finish_scores(p, s, lds, i0, rows, j0, cols);
+        ops->probabilities(s, lds, rows, cols, lse + i0);
+        ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
+        for (long t = 0; t < padded; t += 16)                                          // dP = dO·V̂
+            ops->gemm(do_tile, dvw, 1, rows, dvw, vhat + t * dvw, 16, 16, dp + t, lds, 0);
+        ops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
+        ops->gemm(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
+        ops->gemm(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K
     }
 }

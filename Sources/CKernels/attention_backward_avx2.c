@@ -114,25 +114,43 @@ AVX2 static void pack_transposed_avx2(const float *x, long rows, long rows_padde
     }
 }
 
-AVX2 static void probabilities_avx2(float *st, long ld, long rows_padded, long cols, const float *sub) {
-    for (long c = 0; c < cols; c++) {
-        float *row = st + c * ld;
-        for (long r = 0; r < rows_padded; r += 8)
-            _mm256_storeu_ps(row + r, exp8(_mm256_sub_ps(_mm256_loadu_ps(row + r), _mm256_loadu_ps(sub + r))));
+// Lanes c0 + t with t < n − c0 (the tail of a row), as a maskload/maskstore mask.
+AVX2_INLINE __m256i tail_mask(long live) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols, const float *lse) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        if (lse[r] == -INFINITY) {
+            for (long c = 0; c < cols; c++) row[c] = 0.0f;
+            continue;
+        }
+        const __m256 sub = _mm256_set1_ps(lse[r]);
+        long c = 0;
+        for (; c + 8 <= cols; c += 8)
+            _mm256_storeu_ps(row + c, exp8(_mm256_sub_ps(_mm256_loadu_ps(row + c), sub)));
+        if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
+            const __m256i m = tail_mask(cols - c);
+            _mm256_maskstore_ps(row + c, m, exp8(_mm256_sub_ps(_mm256_maskload_ps(row + c, m), sub)));
+        }
     }
 }
 
-AVX2 static void ds_avx2(float *st, const float *dpt, long ld, long rows_padded, long cols,
+AVX2 static void ds_avx2(float *s, const float *dp, long lds, long rows, long cols,
                          const float *delta, float scale) {
     const __m256 sc = _mm256_set1_ps(scale);
-    for (long c = 0; c < cols; c++) {
-        float *row = st + c * ld;
-        const float *g = dpt + c * ld;
-        for (long r = 0; r < rows_padded; r += 8) {
-            __m256 x = _mm256_mul_ps(_mm256_mul_ps(sc, _mm256_loadu_ps(row + r)),
-                                     _mm256_sub_ps(_mm256_loadu_ps(g + r), _mm256_loadu_ps(delta + r)));
-            _mm256_storeu_ps(row + r, x);
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const float *g = dp + r * lds;
+        const __m256 dl = _mm256_set1_ps(delta[r]);
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(sc, _mm256_loadu_ps(row + c)),
+                                     _mm256_sub_ps(_mm256_loadu_ps(g + c), dl));
+            _mm256_storeu_ps(row + c, x);
         }
+        for (; c < cols; c++) row[c] = scale * row[c] * (g[c] - delta[r]);
     }
 }
 

@@ -28,16 +28,20 @@ static void pack_transposed_portable(const float *x, long rows, long rows_padded
             }
 }
 
-static void probabilities_portable(float *st, long ld, long rows_padded, long cols, const float *sub) {
-    for (long c = 0; c < cols; c++)
-        for (long r = 0; r < rows_padded; r++) st[c * ld + r] = expf(st[c * ld + r] - sub[r]);
+static void probabilities_portable(float *s, long lds, long rows, long cols, const float *lse) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        for (long c = 0; c < cols; c++) row[c] = lse[r] == -INFINITY ? 0.0f : expf(row[c] - lse[r]);
+    }
 }
 
-static void ds_portable(float *st, const float *dpt, long ld, long rows_padded, long cols,
+static void ds_portable(float *s, const float *dp, long lds, long rows, long cols,
                         const float *delta, float scale) {
-    for (long c = 0; c < cols; c++)
-        for (long r = 0; r < rows_padded; r++)
-            st[c * ld + r] = scale * st[c * ld + r] * (dpt[c * ld + r] - delta[r]);
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const float *g = dp + r * lds;
+        for (long c = 0; c < cols; c++) row[c] = scale * row[c] * (g[c] - delta[r]);
+    }
 }
 
 static const ak_backward_ops portable_ops = {
