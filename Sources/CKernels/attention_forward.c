@@ -2,12 +2,13 @@
 //
 // For query rows [i0, i1) (Br rows, padded to Brp, a multiple of 16) the key range they may
 // see is walked in tiles of Bc keys. Per tile:
-//   Sᵀ = K_tile·Q̂ᵀ          (scores, transposed; the scale is folded into Q̂ once per block)
+//   Sᵀ = K_tile·Q̂ᵀ          (scores, transposed; scale·log₂e is folded into Q̂ once per block,
+//                             so scores are in base-2 units and the softmax uses 2^x)
 //   bias and masks           (only on tiles that need them: ALiBi, element masks, and tiles
 //                             crossing the causal / window / padding boundary)
 //   online softmax           (m, l, α per row; Sᵀ becomes unnormalised probabilities)
 //   O = α·O + P·V_tile
-// and at the end out = O / l, lse = m + log l. Keys no row of the block may see are never
+// and at the end out = O / l, lse = ln2·(m + log₂ l) (natural log, as the API promises). Keys no row of the block may see are never
 // touched, which is how causal and sliding-window attention skip fully masked tiles.
 //
 // Extra memory is the caller's scratch (ak_attention_forward_scratch_count):
@@ -21,6 +22,9 @@
 
 static long round16(long n) { return (n + 15) / 16 * 16; }
 
+#define AK_LOG2E 1.44269504088896341f
+#define AK_LN2 0.693147180559945309f
+
 /// Key tile width when the caller passes block_k ≤ 0.
 enum { AK_DEFAULT_BLOCK_K = 64 };
 
@@ -29,34 +33,48 @@ size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, lo
     return (size_t)(brp * d + bc * brp + bc * dvp + brp * dvp + 3 * brp);
 }
 
-/// Adds ALiBi and the element mask to the real rows of a score tile, and sets keys outside a
-/// row's positional range (causal, window, padding) to −inf when `positional` is set.
+/// Adds ALiBi and the additive mask (times log₂e: scores are in base-2 units) to the real rows
+/// of a score tile, forbids pairs of a boolean mask, and sets keys outside a row's positional
+/// range (causal, window, padding) to −inf when `positional` is set.
 /// Column by column, so the inner loop runs over contiguous queries.
 static void finish_scores(const ak_attention_problem *p, float *st, long ld,
                           long i0, long rows, long j0, long cols, int positional) {
     const long offset = p->lk - p->lq;
+    const float slope = p->alibi_slope * AK_LOG2E;
     for (long c = 0; c < cols; c++) {
         float *s = st + c * ld;
         const long j = j0 + c;
         if (p->alibi_slope != 0.0f) {
             for (long r = 0; r < rows; r++) {
                 const long distance = i0 + r + offset - j;
-                s[r] -= p->alibi_slope * (float)(distance < 0 ? -distance : distance);
+                s[r] -= slope * (float)(distance < 0 ? -distance : distance);
             }
         }
         if (p->mask_kind != 0) {
             const float *mask = p->mask + i0 * p->mask_stride_i + j * p->mask_stride_j;
             const long stride = p->mask_stride_i;
             if (p->mask_kind == 2) {
-                for (long r = 0; r < rows; r++) s[r] += mask[r * stride];
+                for (long r = 0; r < rows; r++) s[r] += AK_LOG2E * mask[r * stride];
             } else {
                 for (long r = 0; r < rows; r++)
                     if (mask[r * stride] == 0.0f) s[r] = -INFINITY;
             }
         }
         if (positional) {
-            for (long r = 0; r < rows; r++)
-                if (j < ak_key_lo(p, i0 + r) || j >= ak_key_hi(p, i0 + r)) s[r] = -INFINITY;
+            // Key j is allowed for the rows r_lo ≤ r < r_hi: j < key_limit, causal
+            // j ≤ i + offset ⇔ r ≥ j − offset − i0, window j > i + offset − w ⇔ r < j − offset − i0 + w
+            // (the same rule as ak_key_lo / ak_key_hi, solved for the row).
+            long r_lo = 0, r_hi = rows;
+            if (j >= p->key_limit || j >= p->lk) {
+                r_hi = 0;
+            } else {
+                if (p->causal) r_lo = j - offset - i0;
+                if (p->window > 0) r_hi = j - offset - i0 + p->window;
+            }
+            r_lo = r_lo < 0 ? 0 : (r_lo > rows ? rows : r_lo);
+            r_hi = r_hi < r_lo ? r_lo : (r_hi > rows ? rows : r_hi);
+            for (long r = 0; r < r_lo; r++) s[r] = -INFINITY;
+            for (long r = r_hi; r < rows; r++) s[r] = -INFINITY;
         }
     }
 }
@@ -81,10 +99,10 @@ void ak_attention_forward_rows(const ak_attention_problem *p,
     float *o = vpad + bc * dvp;          // [Brp][Dvp]
     float *m = o + brp * dvp, *l = m + brp, *alpha = l + brp;
 
-    ops->pack_queries(q + i0 * d, rows, brp, d, p->scale, qhat);
-    // Invariant after each tile, for row r over the keys seen so far:
-    //   m[r] = max score (−inf while none was allowed), l[r] = Σ exp(score − m[r]),
-    //   O[r] = Σ exp(score − m[r])·v.
+    ops->pack_queries(q + i0 * d, rows, brp, d, p->scale * AK_LOG2E, qhat);
+    // Invariant after each tile, for row r over the keys seen so far (scores in base-2 units):
+    //   m[r] = max score (−inf while none was allowed), l[r] = Σ 2^(score − m[r]),
+    //   O[r] = Σ 2^(score − m[r])·v.
     for (long r = 0; r < brp; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
     memset(o, 0, sizeof(float) * (size_t)(brp * dvp));
 
@@ -112,12 +130,13 @@ void ak_attention_forward_rows(const ak_attention_problem *p,
         }
         ops->accumulate(st, ld, rows, cols, vt, ldv, dvp, o, dvp, alpha);
     }
-    // out = O / l and lse = m + log l; a row that saw no allowed key (l = 0) gets zeros, −inf.
+    // out = O / l and lse = ln2·(m + log₂ l) = log Σ exp(natural score); a row that saw no
+    // allowed key (l = 0) gets zeros and −inf.
     for (long r = 0; r < rows; r++) {
         float *orow = out + (i0 + r) * dv;
         if (l[r] > 0.0f) {
             for (long c = 0; c < dv; c++) orow[c] = o[r * dvp + c] / l[r];
-            lse[i0 + r] = m[r] + logf(l[r]);
+            lse[i0 + r] = AK_LN2 * m[r] + logf(l[r]);
         } else {
             memset(orow, 0, sizeof(float) * (size_t)dv);
             lse[i0 + r] = -INFINITY;

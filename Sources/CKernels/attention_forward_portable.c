@@ -1,7 +1,7 @@
 // Portable C micro-kernels of the fused attention forward: the readable specification of the
 // layouts in attention_forward_ops.h, and the path used when the CPU lacks AVX2+FMA / NEON or
 // ATTEND_NO_SIMD=1 is set. Same arithmetic as the SIMD kernels, up to summation order and the
-// exp implementation (libm's expf here).
+// exp2 implementation (libm's exp2f here).
 #include "attention_forward_ops.h"
 #include <math.h>
 #include <string.h>
@@ -36,12 +36,12 @@ static void softmax_portable(float *st, long ld, long rows_padded, long cols, fl
     for (long r = 0; r < rows_padded; r++) {
         float m_new = m[r];
         for (long c = 0; c < cols; c++) m_new = st[c * ld + r] > m_new ? st[c * ld + r] : m_new;
-        // μ = 0 while nothing is allowed: exp(−inf − μ) is then 0 rather than NaN.
+        // μ = 0 while nothing is allowed: 2^(−inf − μ) is then 0 rather than NaN.
         const float mu = m_new == -INFINITY ? 0.0f : m_new;
-        const float a = expf(m[r] - mu);
+        const float a = exp2f(m[r] - mu);
         float sum = 0.0f;
         for (long c = 0; c < cols; c++) {
-            const float e = expf(st[c * ld + r] - mu);
+            const float e = exp2f(st[c * ld + r] - mu);
             st[c * ld + r] = e;
             sum += e;
         }
