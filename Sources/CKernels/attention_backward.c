@@ -1,23 +1,67 @@
 // Fused attention backward (FlashAttention-2), one key block of one query head.
 //
 // Dimensions: Lq queries, Lk keys, D query/key width, Dv value width; Bc = j1 − j0 keys of this
-// block, Br = block_q query rows per tile. Extra memory is the caller's scratch:
-// S [Br, Bc] scores → P → dS, dP [Br, Bc], K̂ [Bc, D] and V̂ [Bc, Dv] packed — never Lq×Lk.
+// block (padded to Bc' = a multiple of 16), Br = block_q query rows per tile. Extra memory is the
+// caller's scratch: S and dP [Br, Bc'], K̂ [Bc', D] and V̂ [Bc', Dv] — never Lq×Lk. The key block
+// is packed once per call (see attention_backward_ops.h) and reused by every query tile; the
+// other products read Q, dO, K in place, with Pᵀ and dSᵀ read through strides.
 //
 // Per tile (query rows [i0, i0 + Br)):
-//   S  = Q·Kᵀ, finished (scale, ALiBi, masks) as in the forward
+//   S  = Q·(scale·K)ᵀ, plus ALiBi and the masks as in the forward
 //   P  = exp(S − lse)                      recomputed from the forward's log-sum-exp
 //   dV += Pᵀ·dO
 //   dP = dO·Vᵀ
 //   dS = scale·P∘(dP − δ)                  (the scale of S = scale·Q·Kᵀ folded in once)
 //   dK += dSᵀ·Q,   dQ += dS·K
 #include "include/ak_attention_backward.h"
-#include "attention_tile.h"
 #include "attention_backward_ops.h"
 #include <math.h>
 #include <string.h>
 
 static long round16(long n) { return (n + 15) / 16 * 16; }
+
+/// First allowed key of query i by position (sliding window), ≥ 0.
+static long key_lo(const ak_attention_problem *p, long i) {
+    if (p->window <= 0) return 0;
+    long lo = i + (p->lk - p->lq) + 1 - p->window;
+    return lo > 0 ? lo : 0;
+}
+
+/// One past the last allowed key of query i by position (causal, key padding), ≥ 0.
+static long key_hi(const ak_attention_problem *p, long i) {
+    long hi = p->causal ? i + (p->lk - p->lq) + 1 : p->lk;
+    if (hi > p->key_limit) hi = p->key_limit;
+    return hi > 0 ? hi : 0;
+}
+
+/// Adds ALiBi and the element mask to the raw scores S[r][c] (query i0 + r, key j0 + c) and
+/// sets pairs forbidden by position or by a boolean mask to −inf. Cheap next to the products,
+/// and skipped when the tile has no bias and every pair is allowed.
+static void finish_scores(const ak_attention_problem *p, float *s, long lds,
+                          long i0, long rows, long j0, long cols) {
+    const int inside = j0 >= key_lo(p, i0 + rows - 1) && j0 + cols <= key_hi(p, i0);
+    if (inside && p->alibi_slope == 0.0f && p->mask_kind == 0) return;
+    const long offset = p->lk - p->lq;
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const long i = i0 + r;
+        for (long c = 0; c < cols; c++) {
+            const long j = j0 + c;
+            float x = row[c];
+            if (p->alibi_slope != 0.0f) {
+                const long dist = i + offset - j;
+                x -= p->alibi_slope * (float)(dist < 0 ? -dist : dist);
+            }
+            if (p->mask_kind != 0) {
+                const float m = p->mask[i * p->mask_stride_i + j * p->mask_stride_j];
+                if (p->mask_kind == 2) x += m;
+                else if (m == 0.0f) x = -INFINITY;
+            }
+            if (!inside && (j < key_lo(p, i) || j >= key_hi(p, i))) x = -INFINITY;
+            row[c] = x;
+        }
+    }
+}
 
 void ak_attention_backward_delta(const float *out, const float *out_grad, long rows, long dv, float *delta) {
     for (long r = 0; r < rows; r++) {
@@ -44,8 +88,8 @@ void ak_attention_backward_query_range(const ak_attention_problem *p, long j0, l
 }
 
 size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, long dv) {
-    long bc = round16(block_k);
-    return (size_t)(2 * block_q * bc + bc * d + bc * dv);
+    const long lds = round16(block_k);
+    return (size_t)(2 * block_q * lds + lds * (d + dv));
 }
 
 void ak_attention_backward_key_block(const ak_attention_problem *p,
@@ -57,35 +101,29 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
     long i_lo, i_hi;
     ak_attention_backward_query_range(p, j0, j1, &i_lo, &i_hi);
     if (i_lo >= i_hi) return;
-    const ak_tile_ops *ops = ak_tile_ops_select(use_simd);
-    const ak_backward_ops *bops = ak_backward_ops_select(use_simd);
-    const long d = p->d, dvw = p->dv, cols = j1 - j0, lds = round16(block_k);
-    float *s = scratch;                       // [Br, Bc] S, then P, then dS
-    float *dp = s + block_q * lds;            // [Br, Bc] dP
-    float *packed_k = dp + block_q * lds;     // [Bc/16][D][16]
-    float *packed_v = packed_k + lds * d;     // [Bc/16][Dv][16]
-    ops->pack_rows(k + j0 * d, cols, d, d, packed_k);
-    ops->pack_rows(v + j0 * dvw, cols, dvw, dvw, packed_v);
-    float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
+    const ak_backward_ops *ops = ak_backward_ops_select(use_simd);
+    const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
+    float *s = scratch;                       // [Br][lds] S → P → dS
+    float *dp = s + block_q * lds;            // [Br][lds] dP
+    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  scale·K of the block
+    float *vhat = khat + padded * d;          // [Bc'/16][Dv][16] V of the block
     const float *k_block = k + j0 * d;
+    float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
+    ops->pack_transposed(k_block, cols, padded, d, p->scale, khat);
+    ops->pack_transposed(v + j0 * dvw, cols, padded, dvw, 1.0f, vhat);
 
     for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
         const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
         const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
-        ops->abt(q_tile, d, rows, d, packed_k, cols, s, lds);
-        ak_tile_finish_scores(p, s, lds, i0, rows, j0, cols);
-        for (long r = 0; r < rows; r++) {
-            float *row = s + r * lds;
-            // A row with no allowed key has lse = −inf and P = 0 (exp(−inf + inf) would be NaN).
-            if (lse[i0 + r] == -INFINITY) memset(row, 0, sizeof(float) * (size_t)cols);
-            else ops->exp_sub_sum(row, cols, lse[i0 + r]);
-        }
-        // dV[Bc, Dv] += Pᵀ·dO: A(c, r) = P[r, c] is read with strides (1, lds).
-        ops->ab_acc(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw);
-        ops->abt(do_tile, dvw, rows, dvw, packed_v, cols, dp, lds);
-        bops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
-        // dK[Bc, D] += dSᵀ·Q and dQ[Br, D] += dS·K.
-        ops->ab_acc(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d);
-        ops->ab_acc(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d);
+        for (long t = 0; t < padded; t += 16)                                          // S = Q·K̂
+            ops->gemm(q_tile, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
+        finish_scores(p, s, lds, i0, rows, j0, cols);
+        ops->probabilities(s, lds, rows, cols, lse + i0);
+        ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
+        for (long t = 0; t < padded; t += 16)                                          // dP = dO·V̂
+            ops->gemm(do_tile, dvw, 1, rows, dvw, vhat + t * dvw, 16, 16, dp + t, lds, 0);
+        ops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
+        ops->gemm(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
+        ops->gemm(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K
     }
 }

@@ -28,15 +28,17 @@ typedef struct ak_attention_problem {
     long mask_stride_i, mask_stride_j;
 } ak_attention_problem;
 
-/// Floats of scratch one call of `ak_attention_forward_rows` needs for `block_q` query rows
-/// and key tiles of `block_k` keys (`block_k` a multiple of 16): O(block_q·block_k + block_k·D).
+/// Floats of scratch one call of `ak_attention_forward_rows` needs for at most `block_q` query
+/// rows and key tiles of `block_k` keys: O(block_q·(D + Dv + block_k) + block_k·Dv), never Lq×Lk.
 size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, long dv);
 
 /// Output rows [i0, i1) of one (batch, query head):
 ///   out[i, :] = Σⱼ softmax_j(score(i, j)) · v[j, :],   lse[i] = log Σⱼ exp(score(i, j)),
 /// with score(i, j) = scale·q[i]·k[j] + bias(i, j) over the allowed keys. A row with no allowed
 /// key gets zeros and lse = −inf. q [Lq, D], k [Lk, D], v [Lk, Dv], out [Lq, Dv], lse [Lq].
-/// `use_simd` selects the AVX2+FMA / NEON micro-kernels (only honoured when the CPU has them).
+/// `use_simd` selects the AVX2+FMA micro-kernels (only honoured when the CPU has them; the
+/// portable C kernels otherwise). i1 − i0 must not exceed the `block_q` the scratch was sized
+/// for, and `block_k` must be the same in both calls (≤ 0 means the default, 64).
 void ak_attention_forward_rows(const ak_attention_problem *p,
                                const float *q, const float *k, const float *v,
                                float *out, float *lse, long i0, long i1, long block_k,
