@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,7 +18,7 @@ enum GELUMath {
     static func value(_ x: Float, _ approximation: GELUApproximation) -> Float {
         switch approximation {
         case .exact: return 0.5 * x * (1 + erff(x * inverseSqrtTwo))
-        case .tanh: return 0.5 * x * (1 + tanhf(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+        case .tanh: return 0.5 * x * (1 + fastTanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
         }
     }
 
@@ -31,7 +32,7 @@ enum GELUMath {
         case .tanh:
             // u = √(2/π)(x + 0.044715x³): d/dx [x/2 (1 + tanh u)] = ½(1 + tanh u) + x/2 · sech²u · u′
             let u = sqrtTwoOverPi * (x + 0.044715 * x * x * x)
-            let t = tanhf(u)
+            let t = fastTanh(u)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
         }
     }
@@ -44,7 +45,13 @@ extension Variable {
         let y = Tensor(uninitializedShape: x.shape) { out in
             x.withUnsafeBufferPointer { xp in
                 parallelChunks(out.count, minimumChunk: 4096) { range in
-                    for i in range { out[i] = GELUMath.value(xp[i], approximation) }
+                    if approximation == .tanh {
+                        // No bias: the kernel only reads x.
+                        ak_train_bias_gelu_tanh(UnsafeMutablePointer(mutating: xp.baseAddress! + range.lowerBound), nil,
+                                                out.baseAddress! + range.lowerBound, 1, range.count)
+                    } else {
+                        for i in range { out[i] = GELUMath.value(xp[i], approximation) }
+                    }
                 }
             }
         }
@@ -53,9 +60,15 @@ extension Variable {
             tape.withGradient(of: self) { acc, accumulate in
                 x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
                     parallelChunks(acc.count, minimumChunk: 4096) { range in
-                        for i in range {
-                            let d = gp[i] * GELUMath.derivative(xp[i], approximation)
-                            acc[i] = accumulate ? acc[i] + d : d
+                        if approximation == .tanh {
+                            let i = range.lowerBound
+                            ak_train_gelu_tanh_backward(xp.baseAddress! + i, gp.baseAddress! + i, acc.baseAddress! + i,
+                                                        range.count, accumulate ? 1 : 0)
+                        } else {
+                            for i in range {
+                                let d = gp[i] * GELUMath.derivative(xp[i], approximation)
+                                acc[i] = accumulate ? acc[i] + d : d
+                            }
                         }
                     }
                 } }
