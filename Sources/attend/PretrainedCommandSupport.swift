@@ -34,24 +34,31 @@ func readTexts(input: String?, arguments: [String]) throws -> [String] {
     var texts: [String] = []
     if let input {
         guard let data = FileManager.default.contents(atPath: input) else {
-            throw ValidationError("cannot read --input \(input): no such file or not readable")
+            throw InputError("cannot read --input \(input): no such file or not readable")
         }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw ValidationError("--input \(input) is not valid JSON; expected an array of strings like [\"first text\", \"second\"]")
+            throw InputError("--input \(input) is not valid JSON; expected an array of strings like [\"first text\", \"second\"]")
         }
         guard let strings = object as? [Any], strings.allSatisfy({ $0 is String }) else {
-            throw ValidationError("--input \(input) must hold a JSON array of strings, like [\"first text\", \"second\"]")
+            throw InputError("--input \(input) must hold a JSON array of strings, like [\"first text\", \"second\"]")
         }
         texts += strings.compactMap { $0 as? String }
     }
     texts += arguments
     guard !texts.isEmpty else {
-        throw ValidationError("no texts to encode: pass TEXT arguments or --input FILE with a non-empty JSON array of strings")
+        throw InputError("no texts to encode: pass TEXT arguments or --input FILE with a non-empty JSON array of strings")
     }
     return texts
+}
+
+/// Bad input found while running (an unreadable or malformed file, nothing to do): printed
+/// as `Error: …` with exit status 1, without the usage text a mistyped option gets.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Encodes a value as compact JSON with sorted keys, for `--json` output.
