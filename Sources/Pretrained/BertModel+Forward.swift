@@ -98,7 +98,7 @@ extension BertLayer {
     ) -> (Tensor, Tensor?) {
         let longest = lengths.max() ?? 0
         let layout = PaddedHeads(lengths: lengths, offsets: offsets, longest: longest, heads: c.headCount, headSize: c.headSize)
-        let q = layout.scatter(query(x)), k = layout.scatter(key(x)), v = layout.scatter(value(x))  // [B, h, L, d]
+        let (q, k, v) = layout.scatterQueryKeyValue(queryKeyValue(x))  // each [B, h, L, d]
         let mask: AttentionMask = lengths.allSatisfy { $0 == longest } ? .none : .keyPadding(lengths)
         let context: Tensor  // [B, h, L, d]
         var weights: Tensor? = nil
@@ -121,15 +121,22 @@ extension BertLayer {
 struct PaddedHeads {
     let lengths: [Int], offsets: [Int], longest: Int, heads: Int, headSize: Int
 
-    /// `[N, h·d]` → `[B, h, L, d]`, zeros past each sequence's end.
-    func scatter(_ packed: Tensor) -> Tensor {
+    /// `[N, 3·h·d]` (queries | keys | values per row) → three `[B, h, L, d]`, zeros past
+    /// each sequence's end.
+    func scatterQueryKeyValue(_ packed: Tensor) -> (Tensor, Tensor, Tensor) {
+        (scatter(packed, part: 0), scatter(packed, part: 1), scatter(packed, part: 2))
+    }
+
+    /// Columns `part·h·d ..< (part+1)·h·d` of `[N, parts·h·d]` → `[B, h, L, d]`.
+    func scatter(_ packed: Tensor, part: Int) -> Tensor {
         let (b, l, d) = (lengths.count, longest, headSize)
+        let width = heads * d, rowStride = packed.shape[1]
         var out = Tensor.zeros([b, heads, l, d])
         out.withUnsafeMutableBufferPointer { o in
             packed.withUnsafeBufferPointer { p in
                 for s in 0..<b {
                     for i in 0..<lengths[s] {
-                        let source = (offsets[s] + i) * heads * d
+                        let source = (offsets[s] + i) * rowStride + part * width
                         for head in 0..<heads {
                             let target = ((s * heads + head) * l + i) * d
                             for j in 0..<d { o[target + j] = p[source + head * d + j] }
@@ -154,28 +161,6 @@ struct PaddedHeads {
                             let source = ((s * heads + head) * l + i) * d
                             for j in 0..<d { o[target + head * d + j] = p[source + j] }
                         }
-                    }
-                }
-            }
-        }
-    }
-}
-
-extension Tensor {
-    /// GELU in place, split across threads (the feed-forward's `[N, 4H]` activation is the
-    /// largest elementwise pass in the encoder, and `erf` is not cheap).
-    mutating func applyGELU(_ approximation: GELUApproximation) {
-        withUnsafeMutableBufferPointer { buffer in
-            let pointer = UncheckedSendableBox(buffer.baseAddress!)
-            parallelChunks(buffer.count, minimumChunk: 16_384) { range in
-                let x = pointer.value
-                switch approximation {
-                case .exact:
-                    for i in range { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
-                case .tanh:
-                    for i in range {
-                        let v = x[i]
-                        x[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
                     }
                 }
             }

@@ -55,7 +55,12 @@ public struct BertEmbeddings: ParameterContainer, Sendable {
 
 /// One post-norm transformer layer: self-attention block, then feed-forward block.
 public struct BertLayer: ParameterContainer, Sendable {
-    public var query: Linear, key: Linear, value: Linear
+    /// The attention projections, `[H, H]` weights each.
+    public private(set) var query: Linear, key: Linear, value: Linear
+    /// `query`, `key` and `value` stacked into one `[3H, H]` projection, so the forward pass
+    /// reads the activations once and runs one larger GEMM instead of three. Rebuilt
+    /// whenever the three change (they can only change through `visitParameters`).
+    private(set) var queryKeyValue: Linear
     /// Projects the concatenated heads back to the hidden size.
     public var attentionOutput: Linear
     public var attentionNorm: LayerNorm
@@ -70,6 +75,7 @@ public struct BertLayer: ParameterContainer, Sendable {
         intermediate: Linear, output: Linear, outputNorm: LayerNorm
     ) {
         self.query = query; self.key = key; self.value = value
+        self.queryKeyValue = Self.stacked(query, key, value)
         self.attentionOutput = attentionOutput; self.attentionNorm = attentionNorm
         self.intermediate = intermediate; self.output = output; self.outputNorm = outputNorm
     }
@@ -78,10 +84,18 @@ public struct BertLayer: ParameterContainer, Sendable {
         try query.visitParameters(prefix: Self.join(prefix, "attention.self.query"), body)
         try key.visitParameters(prefix: Self.join(prefix, "attention.self.key"), body)
         try value.visitParameters(prefix: Self.join(prefix, "attention.self.value"), body)
+        queryKeyValue = Self.stacked(query, key, value)
         try attentionOutput.visitParameters(prefix: Self.join(prefix, "attention.output.dense"), body)
         try attentionNorm.visitParameters(prefix: Self.join(prefix, "attention.output.LayerNorm"), body)
         try intermediate.visitParameters(prefix: Self.join(prefix, "intermediate.dense"), body)
         try output.visitParameters(prefix: Self.join(prefix, "output.dense"), body)
         try outputNorm.visitParameters(prefix: Self.join(prefix, "output.LayerNorm"), body)
+    }
+
+    static func stacked(_ query: Linear, _ key: Linear, _ value: Linear) -> Linear {
+        Linear(
+            weight: Tensor.concatenated([query.weight, key.weight, value.weight], axis: 0),
+            bias: Tensor.concatenated([query.bias ?? .zeros([query.outputSize]), key.bias ?? .zeros([key.outputSize]),
+                                       value.bias ?? .zeros([value.outputSize])], axis: 0))
     }
 }
