@@ -62,6 +62,40 @@ TOKENIZER_CASES = [
     "中" * 300,                                         # > 256 words of one piece each
 ]
 
+# Seeded random strings drawn from blocks where BERT's character classes are subtle
+# (controls, format characters, combining marks, punctuation added in different Unicode
+# versions, CJK, emoji, unassigned code points), mixed with ASCII words and whitespace.
+RANDOM_BLOCKS = [
+    (0x0000, 0x001F), (0x007F, 0x00BF), (0x00C0, 0x024F), (0x0300, 0x036F), (0x0370, 0x03FF),
+    (0x0400, 0x04FF), (0x0590, 0x05FF), (0x0600, 0x06FF), (0x0860, 0x08FF), (0x0900, 0x097F),
+    (0x0E00, 0x0E7F), (0x0F00, 0x0FFF), (0x1100, 0x11FF), (0x1680, 0x16FF), (0x1800, 0x18AF),
+    (0x1AB0, 0x1AFF), (0x1C00, 0x1C4F), (0x1DC0, 0x1DFF), (0x1E00, 0x1FFF), (0x2000, 0x206F),
+    (0x20A0, 0x20FF), (0x2100, 0x218F), (0x2E00, 0x2E7F), (0x3000, 0x30FF), (0x3400, 0x3410),
+    (0x4E00, 0x4E80), (0xAC00, 0xAC80), (0xE000, 0xE010), (0xF900, 0xF910), (0xFB00, 0xFB4F),
+    (0xFE00, 0xFE6F), (0xFF00, 0xFFEF), (0xFFF0, 0xFFFF), (0x10000, 0x1007F), (0x110B0, 0x110CF),
+    (0x11A00, 0x11A4F), (0x16FE0, 0x16FFF), (0x1D400, 0x1D4FF), (0x1DA80, 0x1DAAF), (0x1E900, 0x1E95F),
+    (0x1F300, 0x1F6FF), (0x1F900, 0x1FAFF), (0x20000, 0x20010), (0x2F800, 0x2F810), (0xE0000, 0xE007F),
+]
+
+
+def random_cases(count=300, seed=2026):
+    import random
+    rng = random.Random(seed)
+    words = ["the", "Cat", "naïve", "UNAFFABLE", "résumé", "x", "[MASK]", "[SEP]", "  ", "\t", "\n", "!", "..."]
+    cases = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            if rng.random() < 0.35:
+                parts.append(rng.choice(words))
+            else:
+                low, high = rng.choice(RANDOM_BLOCKS)
+                parts.append("".join(chr(rng.randint(low, high)) for _ in range(rng.randint(1, 4))))
+            parts.append(rng.choice(["", " ", " ", "\u00a0", "\t"]))
+        cases.append("".join(parts))
+    return cases
+
+
 SENTENCES = [
     "The animal didn't cross the street because it was too tired.",
     "The animal didn't cross the street because it was too wide.",
@@ -101,7 +135,7 @@ def main():
     def token_ids(text):
         return preprocess([text])["input_ids"][0].tolist()
 
-    tokenizer_cases = [{"text": text, "ids": token_ids(text)} for text in TOKENIZER_CASES]
+    tokenizer_cases = [{"text": text, "ids": token_ids(text)} for text in TOKENIZER_CASES + random_cases()]
 
     embeddings = st.encode(SENTENCES, batch_size=32, convert_to_numpy=True, normalize_embeddings=False)
     embedding_cases = [
