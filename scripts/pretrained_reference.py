@@ -96,6 +96,21 @@ def random_cases(count=300, seed=2026):
     return cases
 
 
+def probe_cases(count=600, seed=8):
+    """`ab?cd` for random code points `?`: the ids reveal exactly how BERT classes `?`
+    (removed → `abcd`; whitespace or punctuation → split; a mark stripped; else `[UNK]`)."""
+    import random
+    rng = random.Random(seed)
+    cases = []
+    while len(cases) < count:
+        low, high = rng.choice(RANDOM_BLOCKS)
+        point = rng.randint(low, high)
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        cases.append("ab" + chr(point) + "cd")
+    return cases
+
+
 SENTENCES = [
     "The animal didn't cross the street because it was too tired.",
     "The animal didn't cross the street because it was too wide.",
@@ -135,7 +150,7 @@ def main():
     def token_ids(text):
         return preprocess([text])["input_ids"][0].tolist()
 
-    tokenizer_cases = [{"text": text, "ids": token_ids(text)} for text in TOKENIZER_CASES + random_cases()]
+    tokenizer_cases = [{"text": text, "ids": token_ids(text)} for text in TOKENIZER_CASES + random_cases() + probe_cases()]
 
     embeddings = st.encode(SENTENCES, batch_size=32, convert_to_numpy=True, normalize_embeddings=False)
     embedding_cases = [
