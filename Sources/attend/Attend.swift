@@ -17,4 +17,7 @@ struct Attend: AsyncParsableCommand {
 /// Every subcommand, in the order `--help` lists them.
 let attendSubcommands: [any ParsableCommand.Type] = [
     Bench.self,
+    Embed.self,
+    AttentionCommand.self,
+    Similarity.self,
 ]
