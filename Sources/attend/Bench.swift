@@ -20,4 +20,5 @@ struct Bench: ParsableCommand {
 let benchSubcommands: [any ParsableCommand.Type] = [
     BenchKernels.self,
     BenchBackward.self,
+    BenchPretrained.self,
 ]
