@@ -1,12 +1,22 @@
 import ArgumentParser
-import Attention
 
-/// `attend bench`: kernel throughput against the reference path, measured in one run.
+/// `attend bench`: a group of benchmarks; plain `attend bench` runs `attend bench kernels`.
+///
+/// Other benchmarks (e.g. `attend bench encoder`) live in their own `Bench<Name>.swift` file
+/// and are listed in `benchSubcommands` below.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark attention kernels and GEMM (build with -c release).")
-
-    func run() throws {
-        print("attend bench: not yet implemented")
-    }
+        abstract: "Benchmark the kernels (build with -c release).",
+        discussion: """
+            `attend bench` runs `attend bench kernels`: attention (reference vs fused), GEMM and a
+            long-sequence line, timed in one run. See `attend bench kernels --help` for options.
+            """,
+        subcommands: benchSubcommands,
+        defaultSubcommand: BenchKernels.self
+    )
 }
+
+/// Every `attend bench` subcommand, in the order `--help` lists them (the first is the default).
+let benchSubcommands: [any ParsableCommand.Type] = [
+    BenchKernels.self,
+]

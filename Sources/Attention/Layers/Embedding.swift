@@ -6,7 +6,7 @@ public struct Embedding: ParameterContainer, Sendable {
     public var size: Int { weight.shape[1] }
 
     public init(weight: Tensor) {
-        precondition(weight.rank == 2, "Embedding: weight must be [vocabularySize, size], got shape \(weight.shape)")
+        checkPrecondition(weight.rank == 2, "Embedding: weight must be [vocabularySize, size], got shape \(weight.shape)")
         self.weight = weight
     }
 
@@ -22,7 +22,7 @@ public struct Embedding: ParameterContainer, Sendable {
         return Tensor(uninitializedShape: [ids.count, d]) { out in
             weight.withUnsafeBufferPointer { w in
                 for (r, id) in ids.enumerated() {
-                    precondition(id >= 0 && id < v, "Embedding: id \(id) at position \(r) is outside 0..<\(v)")
+                    checkPrecondition(id >= 0 && id < v, "Embedding: id \(id) at position \(r) is outside 0..<\(v)")
                     for c in 0..<d { out[r * d + c] = w[id * d + c] }
                 }
             }

@@ -25,3 +25,17 @@ extension ParameterContainer {
         prefix.isEmpty ? name : prefix + "." + name
     }
 }
+
+/// `precondition` whose message survives optimised builds.
+///
+/// Swift's `precondition` drops its message under `-O` (release builds stop with a bare
+/// "Illegal instruction"), but a programmer error at the public API must say which argument
+/// and which shapes were wrong. This checks the same way and, on failure, stops through
+/// `fatalError`, which prints the message in every build configuration.
+@inline(__always)
+package func checkPrecondition(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
+    if _slowPath(!condition()) { fatalError(message(), file: file, line: line) }
+}

@@ -14,14 +14,14 @@ public struct LayerNorm: ParameterContainer, Sendable {
 
     /// Wraps loaded parameters.
     public init(weight: Tensor, bias: Tensor?, epsilon: Float = 1e-5) {
-        precondition(weight.rank == 1, "LayerNorm: weight must be [size], got shape \(weight.shape)")
-        if let bias { precondition(bias.shape == weight.shape, "LayerNorm: bias shape \(bias.shape) differs from weight shape \(weight.shape)") }
+        checkPrecondition(weight.rank == 1, "LayerNorm: weight must be [size], got shape \(weight.shape)")
+        if let bias { checkPrecondition(bias.shape == weight.shape, "LayerNorm: bias shape \(bias.shape) differs from weight shape \(weight.shape)") }
         self.weight = weight; self.bias = bias; self.epsilon = epsilon
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let n = size
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "LayerNorm: input shape \(x.shape) must end in size \(n)")
+        checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "LayerNorm: input shape \(x.shape) must end in size \(n)")
         return Tensor(uninitializedShape: x.shape) { out in
             x.withUnsafeBufferPointer { src in
                 weight.withUnsafeBufferPointer { g in

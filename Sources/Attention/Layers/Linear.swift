@@ -11,9 +11,9 @@ public struct Linear: ParameterContainer, Sendable {
 
     /// Wraps existing weights (e.g. loaded from a checkpoint).
     public init(weight: Tensor, bias: Tensor? = nil) {
-        precondition(weight.rank == 2, "Linear: weight must be [outputSize, inputSize], got shape \(weight.shape)")
+        checkPrecondition(weight.rank == 2, "Linear: weight must be [outputSize, inputSize], got shape \(weight.shape)")
         if let bias {
-            precondition(bias.shape == [weight.shape[0]], "Linear: bias shape \(bias.shape) does not match weight shape \(weight.shape)")
+            checkPrecondition(bias.shape == [weight.shape[0]], "Linear: bias shape \(bias.shape) does not match weight shape \(weight.shape)")
         }
         self.weight = weight
         self.bias = bias
@@ -28,7 +28,7 @@ public struct Linear: ParameterContainer, Sendable {
 
     /// `x·Wᵀ + b` over the last axis.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
+        checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
             "Linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(weight.shape))")
         let rows = x.count / inputSize
         let flat = x.reshaped([rows, inputSize])
@@ -47,7 +47,7 @@ extension Tensor {
     /// Adds `v` (shape `[n]`) to every row of a tensor whose last extent is `n`.
     public func addingRowVector(_ v: Tensor) -> Tensor {
         let n = v.count
-        precondition(rank >= 1 && shape[rank - 1] == n, "addingRowVector: vector shape \(v.shape) does not match last axis of \(shape)")
+        checkPrecondition(rank >= 1 && shape[rank - 1] == n, "addingRowVector: vector shape \(v.shape) does not match last axis of \(shape)")
         var out = self
         out.withUnsafeMutableBufferPointer { o in
             v.withUnsafeBufferPointer { b in

@@ -13,6 +13,10 @@ extension Tensor {
 /// `naive` is the readable specification (and the fallback); the fast path is the packed GEMM.
 package enum MatrixMultiply {
     /// Validates shapes and runs `C = op(A)·op(B)` for every broadcast batch element.
+    ///
+    /// Broadcast batch axes are read in place (an operand with extent 1 on a batch axis, such
+    /// as a weight shared across the batch, is never copied). Many small matrices run one per
+    /// thread; large ones run one after another, each split across the threads.
     package static func batched(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
         precondition(a.rank >= 2, "matmul: left operand needs rank ≥ 2, got shape \(a.shape)")
         precondition(b.rank >= 2, "matmul: right operand needs rank ≥ 2, got shape \(b.shape)")
@@ -27,33 +31,69 @@ package enum MatrixMultiply {
         guard let batch = Tensor.broadcastShape(aBatch, bBatch) else {
             preconditionFailure("matmul: batch shapes of \(a.shape) and \(b.shape) do not broadcast")
         }
-        let x = a.broadcast(to: batch + [ar, ac]), y = b.broadcast(to: batch + [br, bc])
         let batchCount = batch.reduce(1, *)
+        // Element offset of each batch element's matrix; broadcast axes have stride 0.
+        let aOffsets = batchOffsets(of: aBatch, matrixSize: ar * ac, in: batch)
+        let bOffsets = batchOffsets(of: bBatch, matrixSize: br * bc, in: batch)
         return Tensor(uninitializedShape: batch + [m, n]) { out in
-            x.withUnsafeBufferPointer { pa in
-                y.withUnsafeBufferPointer { pb in
-                    for bi in 0..<batchCount {
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let (pa, pb, pc) = (pa.baseAddress!, pb.baseAddress!, out.baseAddress!)
+                    func product(_ bi: Int, threads: Int) {
                         gemm(
                             m: m, n: n, k: k,
-                            a: pa.baseAddress! + bi * ar * ac, lda: ac, transposeA: transposeA,
-                            b: pb.baseAddress! + bi * br * bc, ldb: bc, transposeB: transposeB,
-                            c: out.baseAddress! + bi * m * n, ldc: n, accumulate: false)
+                            a: pa + aOffsets[bi], lda: ac, transposeA: transposeA,
+                            b: pb + bOffsets[bi], ldb: bc, transposeB: transposeB,
+                            c: pc + bi * m * n, ldc: n, accumulate: false, path: .automatic, threads: threads)
+                    }
+                    if batchCount > 1 && m * n * k < threadingThreshold {
+                        parallelChunks(batchCount) { range in
+                            for bi in range { product(bi, threads: 1) }
+                        }
+                    } else {
+                        for bi in 0..<batchCount { product(bi, threads: Threading.threadCount) }
                     }
                 }
             }
         }
     }
 
+    /// For each element of the broadcast batch shape `batch`, the offset (in elements) of the
+    /// matching matrix in an operand whose batch shape is `own` and whose matrices hold
+    /// `matrixSize` elements. Axes where `own` has extent 1 (or is missing) contribute 0.
+    package static func batchOffsets(of own: [Int], matrixSize: Int, in batch: [Int]) -> [Int] {
+        let strides = Tensor.broadcastStrides(own, to: batch).map { $0 * matrixSize }
+        let count = batch.reduce(1, *)
+        var offsets = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: batch.count)
+        var offset = 0
+        for e in 0..<count {
+            offsets[e] = offset
+            var axis = batch.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < batch[axis] { break }
+                offset -= strides[axis] * batch[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return offsets
+    }
+
     /// `C = op(A)·op(B)` (or `C += …` when `accumulate`), row-major with leading dimensions.
-    /// The single entry point every matrix product in the package goes through.
+    /// The single entry point every matrix product in the package goes through: small
+    /// products run unpacked loops, larger ones the packed SIMD kernel on all threads
+    /// (see `gemm(…, path:threads:)` in Kernels/Gemm.swift).
     package static func gemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
-        naive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-              c: c, ldc: ldc, accumulate: accumulate)
+        gemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+             c: c, ldc: ldc, accumulate: accumulate, path: .automatic)
     }
 
     /// The reference triple loop (the specification of `gemm`).

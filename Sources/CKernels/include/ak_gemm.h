@@ -3,4 +3,52 @@
 
 #include <stddef.h>
 
+// Single-precision GEMM, row-major: C = op(A)·op(B)  (or C += op(A)·op(B) when accumulate),
+// with op(A) m×k, op(B) k×n, C m×n. op(X) is X or Xᵀ; lda/ldb/ldc are row strides in elements.
+// transpose_a: A is stored k×m (element (i, p) at a[p*lda + i]); transpose_b: B is stored n×k.
+//
+// Structure (GotoBLAS / BLIS): the k dimension is cut into KC-deep slices and n into NC-wide
+// blocks; each B slice is packed once into NR-wide column panels (kc×NR, contiguous) and each
+// MC×KC block of A into MR-tall row panels, so the micro-kernel streams both operands with unit
+// stride while its MR×NR tile of C stays in registers. Packing reads op(A)/op(B) directly, so
+// transposed operands need no separate copy. Edges are zero-padded in the panels.
+//
+// No allocation and no threads here: the caller passes the packing buffers (sizes below) and
+// splits large products across threads by handing each thread a disjoint block of rows or
+// columns of C. Each element of C is always summed in the same order (k slices in order, each
+// slice left to right), so results do not depend on how the caller splits the work.
+
+/// Register tile: the micro-kernel keeps an MR×NR block of C in registers (6×16 = 12 ymm).
+#define AK_GEMM_MR 6
+#define AK_GEMM_NR 16
+/// Cache blocking: an MC×KC panel of A stays in L2, a KC×NR micro-panel of B in L1.
+#define AK_GEMM_MC 168
+#define AK_GEMM_KC 256
+#define AK_GEMM_NC 4080
+
+/// Floats needed in the packed-A buffer (independent of the problem).
+size_t ak_sgemm_pack_a_floats(void);
+/// Floats needed in the packed-B buffer for a product with n columns.
+size_t ak_sgemm_pack_b_floats(size_t n);
+
+/// Which micro-kernel to run: the portable C one, or the SIMD one (AVX2+FMA / NEON) when the
+/// CPU has it (`ak_cpu_has_simd()`); asking for SIMD on a CPU without it falls back to portable.
+typedef enum { AK_GEMM_PORTABLE = 0, AK_GEMM_SIMD = 1 } ak_gemm_kernel;
+
+/// Packed, cache-blocked GEMM over the whole m×n×k problem, single-threaded.
+/// pack_a needs ak_sgemm_pack_a_floats() floats, pack_b ak_sgemm_pack_b_floats(n); both
+/// should be 64-byte aligned. k == 0 sets C to 0 (or leaves it when accumulate).
+void ak_sgemm_packed(size_t m, size_t n, size_t k,
+                     const float *a, size_t lda, int transpose_a,
+                     const float *b, size_t ldb, int transpose_b,
+                     float *c, size_t ldc, int accumulate,
+                     float *pack_a, float *pack_b, ak_gemm_kernel kernel);
+
+/// Unpacked GEMM for small products (no buffers, single-threaded): row-times-panel loops that
+/// vectorise well when m·n·k is too small for packing to pay off.
+void ak_sgemm_small(size_t m, size_t n, size_t k,
+                    const float *a, size_t lda, int transpose_a,
+                    const float *b, size_t ldb, int transpose_b,
+                    float *c, size_t ldc, int accumulate);
+
 #endif

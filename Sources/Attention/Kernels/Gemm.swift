@@ -1,0 +1,103 @@
+import CKernels
+
+/// Which implementation a GEMM call runs. `.automatic` is what the package uses; the others
+/// exist so tests and benchmarks can pin one path.
+package enum GemmPath: String, Sendable, CaseIterable {
+    /// Unpacked loops for small products, else the packed kernel (SIMD when the CPU has it), threaded.
+    case automatic
+    /// Packed, cache-blocked, with the AVX2+FMA / NEON micro-kernel (portable if unsupported).
+    case packedSIMD
+    /// Packed, cache-blocked, with the portable C micro-kernel.
+    case packedPortable
+    /// The unpacked C loops used for small products.
+    case unpacked
+    /// The Swift triple loop: the specification.
+    case naive
+}
+
+extension MatrixMultiply {
+    /// Below this many multiply-adds (m·n·k) packing costs more than it saves: `.automatic`
+    /// runs the unpacked loops.
+    package static let packingThreshold = 32 * 1024
+    /// Below this many multiply-adds a product runs on one thread: handing work to another
+    /// thread costs a few microseconds, which is what ~1M multiply-adds take on one core.
+    package static let threadingThreshold = 1 << 20
+
+    /// `C = op(A)·op(B)` (or `C += …`) through the chosen `path`, on at most `threads` threads.
+    ///
+    /// Large products are split into contiguous blocks of rows or columns of C (whichever
+    /// dimension has more register tiles), one per thread, each running the whole packed
+    /// algorithm with its own packing buffers. The packed kernel sums every element in an
+    /// order that depends only on k, so the result is bit-identical for any thread count.
+    package static func gemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        path: GemmPath, threads: Int = Threading.threadCount
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
+        precondition(
+            ldc >= n && lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n),
+            "gemm: leading dimensions lda=\(lda) ldb=\(ldb) ldc=\(ldc) too small for m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 { return }
+        switch path {
+        case .naive:
+            naive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                  transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
+        case .unpacked:
+            ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
+        case .automatic where m * n * k < packingThreshold:
+            ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
+        case .automatic, .packedSIMD, .packedPortable:
+            let kernel = path == .packedPortable ? AK_GEMM_PORTABLE : AK_GEMM_SIMD
+            let workers = m * n * k < threadingThreshold ? 1 : max(1, threads)
+            packedParallel(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, kernel: kernel, workers: workers)
+        }
+    }
+
+    /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
+    private static func packedParallel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        kernel: ak_gemm_kernel, workers: Int
+    ) {
+        let rowTiles = (m + Int(AK_GEMM_MR) - 1) / Int(AK_GEMM_MR)
+        let columnTiles = (n + Int(AK_GEMM_NR) - 1) / Int(AK_GEMM_NR)
+        let splitColumns = columnTiles >= rowTiles
+        let tiles = splitColumns ? columnTiles : rowTiles
+        let chunks = max(1, min(workers, tiles))
+        let ta: Int32 = transposeA ? 1 : 0, tb: Int32 = transposeB ? 1 : 0, acc: Int32 = accumulate ? 1 : 0
+
+        func runChunk(_ chunk: Int) {
+            let tileLow = tiles * chunk / chunks, tileHigh = tiles * (chunk + 1) / chunks
+            if splitColumns {
+                let j0 = tileLow * Int(AK_GEMM_NR), j1 = min(n, tileHigh * Int(AK_GEMM_NR))
+                guard j0 < j1 else { return }
+                // Columns j0..<j1 of op(B): B shifted by j0 columns (or j0 stored rows when transposed).
+                let bBlock = transposeB ? b + j0 * ldb : b + j0
+                GemmScratchPool.shared.withScratch(columns: j1 - j0) { s in
+                    ak_sgemm_packed(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, s.packA, s.packB, kernel)
+                }
+            } else {
+                let i0 = tileLow * Int(AK_GEMM_MR), i1 = min(m, tileHigh * Int(AK_GEMM_MR))
+                guard i0 < i1 else { return }
+                // Rows i0..<i1 of op(A): A shifted by i0 rows (or i0 stored columns when transposed).
+                let aBlock = transposeA ? a + i0 : a + i0 * lda
+                GemmScratchPool.shared.withScratch(columns: n) { s in
+                    ak_sgemm_packed(i1 - i0, n, k, aBlock, lda, ta, b, ldb, tb, c + i0 * ldc, ldc, acc, s.packA, s.packB, kernel)
+                }
+            }
+        }
+
+        if chunks == 1 {
+            runChunk(0)
+        } else {
+            parallelFor(chunks, runChunk)
+        }
+    }
+}

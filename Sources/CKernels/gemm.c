@@ -1,0 +1,174 @@
+// Packed, cache-blocked SGEMM (GotoBLAS / BLIS loop structure); see include/ak_gemm.h.
+//
+// Dimensions: op(A) is m×k, op(B) is k×n, C is m×n, all row-major with leading dimensions.
+// Loops, outermost first:  jc over n (NC) → pc over k (KC) → pack B slice → ic over m (MC)
+//   → pack A block → jr over the B panels (NR) → ir over the A panels (MR) → micro-kernel.
+#include "ak_gemm.h"
+#include "ak_cpu.h"
+#include "gemm_internal.h"
+
+#include <string.h>
+
+enum { MR = AK_GEMM_MR, NR = AK_GEMM_NR, MC = AK_GEMM_MC, KC = AK_GEMM_KC, NC = AK_GEMM_NC };
+
+static size_t min_size(size_t x, size_t y) { return x < y ? x : y; }
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+size_t ak_sgemm_pack_a_floats(void) { return (size_t)MC * KC; }
+
+size_t ak_sgemm_pack_b_floats(size_t n) { return (size_t)KC * round_up(min_size(n == 0 ? 1 : n, NC), NR); }
+
+// Packs rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into MR-tall panels: panel t holds
+// rows i0+t·MR …, element (r, p) at out[t·MR·kc + p·MR + r]; rows past m are zero.
+static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpose_a,
+                   size_t i0, size_t p0, float *out) {
+    for (size_t t = 0; t < mc; t += MR) {
+        const size_t rows = min_size(MR, mc - t);
+        float *panel = out + t * kc;
+        if (transpose_a) {
+            // op(A)(i, p) = a[p·lda + i]: the MR rows of one depth step are contiguous.
+            for (size_t p = 0; p < kc; ++p) {
+                const float *src = a + (p0 + p) * lda + i0 + t;
+                float *dst = panel + p * MR;
+                size_t r = 0;
+                for (; r < rows; ++r) dst[r] = src[r];
+                for (; r < MR; ++r) dst[r] = 0.0f;
+            }
+        } else {
+            for (size_t r = 0; r < rows; ++r) {
+                const float *src = a + (i0 + t + r) * lda + p0;
+                for (size_t p = 0; p < kc; ++p) panel[p * MR + r] = src[p];
+            }
+            for (size_t r = rows; r < MR; ++r)
+                for (size_t p = 0; p < kc; ++p) panel[p * MR + r] = 0.0f;
+        }
+    }
+}
+
+// Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels: panel t holds
+// columns j0+t·NR …, element (p, j) at out[t·NR·kc + p·NR + j]; columns past n are zero.
+static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpose_b,
+                   size_t p0, size_t j0, float *out) {
+    for (size_t t = 0; t < nc; t += NR) {
+        const size_t cols = min_size(NR, nc - t);
+        float *panel = out + t * kc;
+        if (transpose_b) {
+            // op(B)(p, j) = b[j·ldb + p]: read each stored row contiguously, write strided.
+            for (size_t j = 0; j < cols; ++j) {
+                const float *src = b + (j0 + t + j) * ldb + p0;
+                for (size_t p = 0; p < kc; ++p) panel[p * NR + j] = src[p];
+            }
+            for (size_t j = cols; j < NR; ++j)
+                for (size_t p = 0; p < kc; ++p) panel[p * NR + j] = 0.0f;
+        } else {
+            for (size_t p = 0; p < kc; ++p) {
+                const float *src = b + (p0 + p) * ldb + j0 + t;
+                float *dst = panel + p * NR;
+                if (cols == NR) {
+                    memcpy(dst, src, NR * sizeof(float));
+                } else {
+                    size_t j = 0;
+                    for (; j < cols; ++j) dst[j] = src[j];
+                    for (; j < NR; ++j) dst[j] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+static ak_gemm_microkernel select_kernel(ak_gemm_kernel kernel) {
+    if (kernel == AK_GEMM_SIMD && ak_cpu_has_simd()) {
+#if defined(__x86_64__) || defined(__i386__)
+        return ak_gemm_kernel_avx2;
+#elif defined(__aarch64__)
+        return ak_gemm_kernel_neon;
+#endif
+    }
+    return ak_gemm_kernel_portable;
+}
+
+// C block (mc × nc at c) from packed panels; partial edge tiles go through a scratch tile so
+// the micro-kernel only ever sees full MR×NR tiles (and sums in the same order as full ones).
+static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const float *pb,
+                         float *c, size_t ldc, int beta, ak_gemm_microkernel kernel) {
+    float edge[MR * NR] __attribute__((aligned(64)));
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        const size_t cols = min_size(NR, nc - jr);
+        for (size_t ir = 0; ir < mc; ir += MR) {
+            const size_t rows = min_size(MR, mc - ir);
+            float *tile = c + ir * ldc + jr;
+            if (rows == MR && cols == NR) {
+                kernel(kc, pa + ir * kc, pb + jr * kc, tile, ldc, beta);
+            } else {
+                kernel(kc, pa + ir * kc, pb + jr * kc, edge, NR, 0);
+                for (size_t r = 0; r < rows; ++r) {
+                    float *dst = tile + r * ldc;
+                    const float *src = edge + r * NR;
+                    if (beta) {
+                        for (size_t j = 0; j < cols; ++j) dst[j] += src[j];
+                    } else {
+                        for (size_t j = 0; j < cols; ++j) dst[j] = src[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ak_sgemm_packed(size_t m, size_t n, size_t k,
+                     const float *a, size_t lda, int transpose_a,
+                     const float *b, size_t ldb, int transpose_b,
+                     float *c, size_t ldc, int accumulate,
+                     float *pack_a_buffer, float *pack_b_buffer, ak_gemm_kernel kernel_choice) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
+        return;
+    }
+    const ak_gemm_microkernel kernel = select_kernel(kernel_choice);
+    // Equal k slices (e.g. 300 → 150 + 150, not 256 + 44) keep every slice deep enough to
+    // amortise the C loads and stores. The split depends on k alone, so results do not change
+    // with the caller's row/column split.
+    const size_t slices = (k + KC - 1) / KC;
+    const size_t kc_step = (k + slices - 1) / slices;
+    for (size_t jc = 0; jc < n; jc += NC) {
+        const size_t nc = min_size(NC, n - jc);
+        for (size_t pc = 0; pc < k; pc += kc_step) {
+            const size_t kc = min_size(kc_step, k - pc);
+            const int beta = accumulate || pc > 0;
+            pack_b(kc, nc, b, ldb, transpose_b, pc, jc, pack_b_buffer);
+            for (size_t ic = 0; ic < m; ic += MC) {
+                const size_t mc = min_size(MC, m - ic);
+                pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer);
+                macro_kernel(mc, nc, kc, pack_a_buffer, pack_b_buffer, c + ic * ldc + jc, ldc, beta, kernel);
+            }
+        }
+    }
+}
+
+void ak_sgemm_small(size_t m, size_t n, size_t k,
+                    const float *a, size_t lda, int transpose_a,
+                    const float *b, size_t ldb, int transpose_b,
+                    float *c, size_t ldc, int accumulate) {
+    for (size_t i = 0; i < m; ++i) {
+        float *ci = c + i * ldc;
+        if (transpose_b) {
+            // Row of C as dot products of row i of op(A) with the stored rows of B.
+            for (size_t j = 0; j < n; ++j) {
+                const float *bj = b + j * ldb;
+                float s = 0.0f;
+                for (size_t p = 0; p < k; ++p) s += (transpose_a ? a[p * lda + i] : a[i * lda + p]) * bj[p];
+                ci[j] = accumulate ? ci[j] + s : s;
+            }
+        } else {
+            // Row of C as a sum of rows of B scaled by row i of op(A) (unit stride in j).
+            if (!accumulate) memset(ci, 0, n * sizeof(float));
+            for (size_t p = 0; p < k; ++p) {
+                const float aip = transpose_a ? a[p * lda + i] : a[i * lda + p];
+                const float *bp = b + p * ldb;
+                for (size_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// AVX2+FMA 6×16 GEMM micro-kernel (x86-64), after BLIS's Haswell/Zen sgemm kernel.
+//
+// Register budget (16 ymm): 12 accumulators hold the 6×16 tile of C (two 8-wide vectors per
+// row), two hold the current row of the B micro-panel, one the broadcast A element. Per k step:
+// 2 loads + 6 broadcasts feed 12 FMAs, enough to keep both FMA pipes busy on Zen 3 / Haswell.
+// Compiled for AVX2+FMA by attribute only, so the file builds without any -m flags; gemm.c
+// calls it only when ak_cpu_has_simd() says the CPU supports it.
+#include "gemm_internal.h"
+#include "ak_gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AK_TARGET __attribute__((target("avx2,fma")))
+
+#define AK_ROW_FMA(r)                                          \
+    do {                                                       \
+        const __m256 ar = _mm256_broadcast_ss(a + (r));        \
+        c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);            \
+        c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);            \
+    } while (0)
+
+#define AK_STEP()                                              \
+    do {                                                       \
+        const __m256 b0 = _mm256_load_ps(b);                   \
+        const __m256 b1 = _mm256_load_ps(b + 8);               \
+        AK_ROW_FMA(0); AK_ROW_FMA(1); AK_ROW_FMA(2);           \
+        AK_ROW_FMA(3); AK_ROW_FMA(4); AK_ROW_FMA(5);           \
+        a += AK_GEMM_MR;                                       \
+        b += AK_GEMM_NR;                                       \
+    } while (0)
+
+#define AK_STORE_ROW(r)                                                              \
+    do {                                                                             \
+        float *cr = c + (size_t)(r) * ldc;                                           \
+        if (beta) {                                                                  \
+            c##r##0 = _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0);                   \
+            c##r##1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1);               \
+        }                                                                            \
+        _mm256_storeu_ps(cr, c##r##0);                                               \
+        _mm256_storeu_ps(cr + 8, c##r##1);                                           \
+    } while (0)
+
+AK_TARGET
+void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+    // Touch the C tile early so its lines arrive while the k loop runs.
+    for (int r = 0; r < AK_GEMM_MR; ++r) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
+        AK_STEP();
+        AK_STEP();
+        _mm_prefetch((const char *)(b + 128), _MM_HINT_T0);
+        AK_STEP();
+        AK_STEP();
+    }
+    for (; p < kc; ++p) AK_STEP();
+
+    AK_STORE_ROW(0); AK_STORE_ROW(1); AK_STORE_ROW(2);
+    AK_STORE_ROW(3); AK_STORE_ROW(4); AK_STORE_ROW(5);
+}
+#endif

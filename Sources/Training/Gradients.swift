@@ -1,0 +1,116 @@
+import Attention
+
+/// Gradients of a loss with respect to named parameters, in registration order.
+///
+/// Names are the checkpoint names (`blocks.0.attention.wq.weight`). Gradient accumulation,
+/// clipping and the non-finite check are loops over this list.
+public struct Gradients: Sendable {
+    /// Parameter names with a gradient, in the order they were first added.
+    public private(set) var names: [String] = []
+    private var storage: [String: Tensor] = [:]
+
+    /// No gradients.
+    public init() {}
+
+    /// Gradients from `(name, tensor)` pairs, in that order.
+    public init(_ pairs: [(name: String, tensor: Tensor)]) {
+        for (name, tensor) in pairs { set(name, tensor) }
+    }
+
+    /// The gradient of parameter `name`, or nil when the loss did not depend on it.
+    public subscript(name: String) -> Tensor? { storage[name] }
+
+    /// Every gradient as `(name, tensor)`, in order.
+    public var namedTensors: [(name: String, tensor: Tensor)] { names.map { ($0, storage[$0]!) } }
+
+    /// Sets (or replaces) the gradient of `name`.
+    public mutating func set(_ name: String, _ gradient: Tensor) {
+        if storage.updateValue(gradient, forKey: name) == nil { names.append(name) }
+    }
+
+    /// Removes and returns the gradient of `name` (ownership moves to the caller, no copy).
+    mutating func remove(_ name: String) -> Tensor? {
+        guard let t = storage.removeValue(forKey: name) else { return nil }
+        names.removeAll { $0 == name }
+        return t
+    }
+
+    /// Adds `other` elementwise (gradient accumulation): `g[name] += other[name]`.
+    /// - Precondition: shared names have equal shapes.
+    public mutating func add(_ other: Gradients) {
+        for (name, g) in other.namedTensors {
+            guard storage[name] != nil else { set(name, g); continue }
+            precondition(storage[name]!.shape == g.shape,
+                "Gradients.add: \(name) has shape \(storage[name]!.shape) here and \(g.shape) in the other")
+            storage[name]!.withUnsafeMutableBufferPointer { acc in g.withUnsafeBufferPointer { addInPlace(acc, $0) } }
+        }
+    }
+
+    /// Multiplies every gradient by `factor` (e.g. `1 / microBatches` after accumulation).
+    public mutating func scale(by factor: Float) {
+        for name in names {
+            storage[name]!.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= factor } }
+        }
+    }
+
+    /// `‖g‖₂ = √(Σ over every parameter and element of g²)`, accumulated in Float64.
+    public var globalNorm: Float {
+        var total = 0.0
+        for name in names {
+            storage[name]!.withUnsafeBufferPointer { g in
+                var s = 0.0
+                for x in g { s += Double(x) * Double(x) }
+                total += s
+            }
+        }
+        return Float(total.squareRoot())
+    }
+
+    /// Clips by global norm: when `‖g‖₂ > maximumNorm`, every gradient is multiplied by
+    /// `maximumNorm / ‖g‖₂` (one factor for all parameters, so the direction is kept).
+    /// Returns the norm before clipping (what training logs report).
+    @discardableResult
+    public mutating func clipByGlobalNorm(_ maximumNorm: Float) -> Float {
+        precondition(maximumNorm > 0, "clipByGlobalNorm: maximum norm must be > 0, got \(maximumNorm)")
+        let norm = globalNorm
+        if norm > maximumNorm { scale(by: maximumNorm / norm) }
+        return norm
+    }
+
+    /// The first parameter name (in order) whose gradient holds a NaN or ±∞.
+    public func firstNonFiniteName() -> String? {
+        names.first { name in storage[name]!.withUnsafeBufferPointer { g in g.contains { !$0.isFinite } } }
+    }
+
+    /// Throws ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first
+    /// parameter whose gradient holds a NaN or ±∞.
+    public func checkFinite(step: Int? = nil) throws {
+        if let name = firstNonFiniteName() { throw TrainingError.nonFiniteGradient(step: step, parameter: name) }
+    }
+}
+
+/// Errors a training step reports instead of silently propagating bad numbers.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    /// The loss was NaN or ±∞; no gradient was computed.
+    case nonFiniteLoss(step: Int?, value: Float)
+    /// The gradient of `parameter` (the first in registration order) held a NaN or ±∞.
+    case nonFiniteGradient(step: Int?, parameter: String)
+    /// A parameter value became NaN or ±∞ after an update.
+    case nonFiniteParameter(step: Int?, parameter: String)
+    /// Restored optimizer state does not match the model (missing or mis-shaped tensor).
+    case stateMismatch(String)
+
+    public var description: String {
+        func at(_ step: Int?) -> String { step.map { " at step \($0)" } ?? "" }
+        switch self {
+        case .nonFiniteLoss(let step, let value):
+            return "loss is \(value)\(at(step)); lower the learning rate or check the input data"
+        case .nonFiniteGradient(let step, let parameter):
+            return "gradient of \(parameter) is not finite\(at(step)) (first parameter affected)"
+        case .nonFiniteParameter(let step, let parameter):
+            return "parameter \(parameter) is not finite after the update\(at(step))"
+        case .stateMismatch(let message):
+            return "optimizer state mismatch: \(message)"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Attention
+
+extension MultiHeadAttention {
+    /// Differentiable self-attention: `x` `[B, L, modelSize]` → `[B, L, modelSize]`, reading
+    /// `prefix.wq.weight` … `prefix.wo.bias` from the tape. Same mathematics as the `Tensor`
+    /// forward (RoPE on queries and keys at `positionOffset`, ALiBi inside the kernel).
+    ///
+    /// `weightDropout` drops attention weights in training (it takes the materialised
+    /// attention path; see ``scaledDotProductAttention(queries:keys:values:scale:mask:alibiSlopes:weightDropout:implementation:)``).
+    public func callAsFunction(
+        _ x: Variable, prefix: String, mask: AttentionMask = .none, positionOffset: Int = 0, weightDropout: Float = 0
+    ) -> Variable {
+        precondition(x.rank == 3 && x.shape[2] == modelSize,
+            "MultiHeadAttention: x shape \(x.shape) must be [B, L, \(modelSize)] (wq \(wq.weight.shape))")
+        var q = Self.splitHeads(wq(x, prefix: Self.join(prefix, "wq")), heads: heads)
+        var k = Self.splitHeads(wk(x, prefix: Self.join(prefix, "wk")), heads: keyValueHeads)
+        let v = Self.splitHeads(wv(x, prefix: Self.join(prefix, "wv")), heads: keyValueHeads)
+        var slopes: [Float]? = nil
+        switch positionalEncoding {
+        case .rotary(let rope):
+            q = q.rotated(by: rope, startPosition: positionOffset)
+            k = k.rotated(by: rope, startPosition: positionOffset)
+        case .alibi: slopes = alibiSlopes(heads: heads)
+        case .none: break
+        }
+        let attended = scaledDotProductAttention(
+            queries: q, keys: k, values: v, scale: scale, mask: mask, alibiSlopes: slopes,
+            weightDropout: weightDropout, implementation: implementation)
+        return wo(Self.mergeHeads(attended), prefix: Self.join(prefix, "wo"))
+    }
+
+    /// Differentiable cross-attention: queries from `x` `[B, L, modelSize]`, keys and values
+    /// from `context` `[B, Lc, contextSize]`; no RoPE/ALiBi (as in the `Tensor` forward).
+    public func callAsFunction(_ x: Variable, context: Variable, prefix: String, mask: AttentionMask = .none) -> Variable {
+        precondition(x.rank == 3 && x.shape[2] == modelSize && context.rank == 3 && context.shape[2] == contextSize
+            && context.shape[0] == x.shape[0],
+            "MultiHeadAttention: x \(x.shape) must be [B, L, \(modelSize)] and context \(context.shape) [B, Lc, \(contextSize)]")
+        let q = Self.splitHeads(wq(x, prefix: Self.join(prefix, "wq")), heads: heads)
+        let k = Self.splitHeads(wk(context, prefix: Self.join(prefix, "wk")), heads: keyValueHeads)
+        let v = Self.splitHeads(wv(context, prefix: Self.join(prefix, "wv")), heads: keyValueHeads)
+        let attended = scaledDotProductAttention(
+            queries: q, keys: k, values: v, scale: scale, mask: mask, implementation: implementation)
+        return wo(Self.mergeHeads(attended), prefix: Self.join(prefix, "wo"))
+    }
+
+    /// `[B, L, H·D]` → `[B, H, L, D]` on the tape.
+    public static func splitHeads(_ x: Variable, heads: Int) -> Variable {
+        precondition(x.rank == 3 && x.shape[2] % heads == 0,
+            "MultiHeadAttention.splitHeads: shape \(x.shape) must be [B, L, H·D] with H = \(heads)")
+        return x.reshaped([x.shape[0], x.shape[1], heads, x.shape[2] / heads]).permuted([0, 2, 1, 3])
+    }
+
+    /// `[B, H, L, D]` → `[B, L, H·D]` on the tape.
+    public static func mergeHeads(_ x: Variable) -> Variable {
+        precondition(x.rank == 4, "MultiHeadAttention.mergeHeads: shape \(x.shape) must be [B, H, L, D]")
+        let (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        return x.permuted([0, 2, 1, 3]).reshaped([b, l, h * d])
+    }
+}

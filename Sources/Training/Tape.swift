@@ -1,0 +1,206 @@
+import Attention
+
+/// A reverse-mode differentiation tape: it records each differentiable operation together
+/// with the rule that turns the gradient of its output into gradients of its inputs, and
+/// replays those rules backwards from a scalar loss.
+///
+/// One tape is built per training step:
+///
+/// ```swift
+/// let tape = Tape(seed: step)                      // dropout stream for this step
+/// tape.register(model)                             // leaf variables named like the checkpoint
+/// let loss = model.loss(tokens, targets, on: tape) // differentiable forward
+/// let gradients = try tape.backward(loss, step: step)
+/// ```
+///
+/// Values flowing through the tape are ``Variable``s; inference stays on plain `Tensor`.
+/// Gradients come back as ``Gradients`` keyed by parameter name, so optimizers, clipping and
+/// checkpoints are loops over names. `backward` consumes the graph (the recorded rules and the
+/// intermediate values are released, as PyTorch does without `retain_graph`); the loss value
+/// stays readable.
+public final class Tape {
+    struct Node {
+        var value: Tensor
+        var gradient: Tensor?
+        /// Adds this node's input gradients to the tape, given the node's output gradient.
+        var backward: ((Tensor, Tape) -> Void)?
+        var requiresGradient: Bool
+    }
+
+    var nodes: [Node] = []
+    var parameterIndices: [String: Int] = [:]
+    /// Registered parameter names in registration order (the order gradients are reported in).
+    public private(set) var parameterNames: [String] = []
+    /// Whether stochastic operations (dropout) are active. `false` makes dropout the identity.
+    public var isTraining: Bool
+    /// The random stream dropout draws from; save `generator.state` to resume exactly.
+    public var generator: SeededGenerator
+    private var consumed = false
+
+    /// A tape in training mode whose dropout stream starts from `seed`.
+    public init(training: Bool = true, seed: UInt64 = 0) {
+        self.isTraining = training
+        self.generator = SeededGenerator(seed: seed)
+    }
+
+    /// A tape drawing dropout masks from an existing generator state.
+    public init(training: Bool = true, generator: SeededGenerator) {
+        self.isTraining = training
+        self.generator = generator
+    }
+
+    /// A value that takes part in computation but receives no gradient (data, masks).
+    public func constant(_ value: Tensor) -> Variable {
+        nodes.append(Node(value: value, gradient: nil, backward: nil, requiresGradient: false))
+        return Variable(tape: self, index: nodes.count - 1)
+    }
+
+    /// The leaf variable for parameter `name`, registering it with `value` on first use.
+    ///
+    /// Later calls with the same name return the same variable, so a parameter used twice
+    /// (a tied embedding and output head) accumulates both gradients.
+    /// - Precondition: a re-used name has the same shape.
+    public func parameter(_ name: String, _ value: Tensor) -> Variable {
+        if let index = parameterIndices[name] {
+            precondition(
+                nodes[index].value.shape == value.shape,
+                "Tape.parameter: \(name) registered with shape \(nodes[index].value.shape), now used with \(value.shape)")
+            return Variable(tape: self, index: index)
+        }
+        nodes.append(Node(value: value, gradient: nil, backward: nil, requiresGradient: true))
+        parameterIndices[name] = nodes.count - 1
+        parameterNames.append(name)
+        return Variable(tape: self, index: nodes.count - 1)
+    }
+
+    /// The leaf variable registered as `name`, if any.
+    public func parameter(named name: String) -> Variable? {
+        parameterIndices[name].map { Variable(tape: self, index: $0) }
+    }
+
+    /// Registers every parameter of `container` under its checkpoint name (`prefix.name`).
+    @discardableResult
+    public func register<Container: ParameterContainer>(_ container: Container, prefix: String = "") -> [Variable] {
+        container.namedParameters.map { parameter(Container.join(prefix, $0.name), $0.tensor) }
+    }
+
+    /// Records an operation's result and its backward rule (for custom differentiable ops).
+    ///
+    /// `backward` receives the gradient of the loss with respect to `value` and must add the
+    /// gradient of each input with ``accumulate(_:into:)``. It runs only if some input needs a
+    /// gradient, and at most once, during ``backward(_:step:)``.
+    public func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, Tape) -> Void) -> Variable {
+        precondition(!consumed, "Tape: cannot record after backward(); make a new Tape for the next step")
+        let needs = inputs.contains { nodes[$0.index].requiresGradient }
+        nodes.append(Node(value: value, gradient: nil, backward: needs ? backward : nil, requiresGradient: needs))
+        return Variable(tape: self, index: nodes.count - 1)
+    }
+
+    /// Whether `variable` takes part in differentiation (a backward rule may skip it otherwise).
+    func needsGradient(_ variable: Variable) -> Bool { nodes[variable.index].requiresGradient }
+
+    /// Adds `gradient` (same element count as the variable) to the variable's gradient, inside
+    /// a backward rule. The first contribution is stored without a copy.
+    public func accumulate(_ gradient: Tensor, into variable: Variable) {
+        let i = variable.index
+        guard nodes[i].requiresGradient else { return }
+        precondition(gradient.count == nodes[i].value.count, "Tape: gradient of \(gradient.shape) for value of \(nodes[i].value.shape)")
+        if nodes[i].gradient == nil {
+            nodes[i].gradient = gradient.shape == nodes[i].value.shape ? gradient : gradient.reshaped(nodes[i].value.shape)
+            return
+        }
+        nodes[i].gradient!.withUnsafeMutableBufferPointer { acc in
+            gradient.withUnsafeBufferPointer { g in addInPlace(acc, g) }
+        }
+    }
+
+    /// Gives write access to the variable's gradient buffer. `accumulate` is false on the first
+    /// contribution, when the buffer is uninitialised and must be overwritten (this lets a GEMM
+    /// write or accumulate straight into the gradient, with no temporary).
+    func withGradient(of variable: Variable, _ body: (UnsafeMutableBufferPointer<Float>, _ accumulate: Bool) -> Void) {
+        let i = variable.index
+        guard nodes[i].requiresGradient else { return }
+        if nodes[i].gradient == nil {
+            nodes[i].gradient = Tensor(uninitializedShape: nodes[i].value.shape) { body($0, false) }
+        } else {
+            nodes[i].gradient!.withUnsafeMutableBufferPointer { body($0, true) }
+        }
+    }
+
+    /// Runs every recorded rule backwards from the scalar `loss` and returns the gradient of
+    /// the loss with respect to each registered parameter (parameters the loss does not depend
+    /// on are absent).
+    ///
+    /// - Throws: ``TrainingError/nonFiniteLoss(step:value:)`` when the loss is NaN or ±∞ (no
+    ///   rule runs), ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first
+    ///   parameter, in registration order, whose gradient holds a NaN or ±∞.
+    public func backward(_ loss: Variable, step: Int? = nil) throws -> Gradients {
+        var gradients = Gradients()
+        try backward(loss, accumulatingInto: &gradients, step: step)
+        return gradients
+    }
+
+    /// Like ``backward(_:step:)`` but adds this loss's gradients to `gradients` in place
+    /// (gradient accumulation over micro-batches: call once per micro-batch, then scale).
+    public func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int? = nil) throws {
+        precondition(loss.tape === self, "Tape.backward: the loss was recorded on another tape")
+        precondition(!consumed, "Tape.backward: this tape was already consumed by backward()")
+        let lossValue = nodes[loss.index].value
+        precondition(lossValue.count == 1, "Tape.backward: the loss must be a scalar, got shape \(lossValue.shape)")
+        let value = lossValue.scalars[0]
+        guard value.isFinite else { throw TrainingError.nonFiniteLoss(step: step, value: value) }
+        // Seed parameter slots with the gradients accumulated so far, so rules add into them.
+        for name in parameterNames {
+            if let existing = gradients.remove(name) { nodes[parameterIndices[name]!].gradient = existing }
+        }
+        if nodes[loss.index].requiresGradient {
+            accumulate(Tensor(repeating: 1, shape: lossValue.shape), into: loss)
+        }
+        for i in stride(from: loss.index, through: 0, by: -1) {
+            guard let rule = nodes[i].backward else { continue }
+            nodes[i].backward = nil
+            guard let g = nodes[i].gradient else { continue }
+            nodes[i].gradient = nil
+            rule(g, self)
+        }
+        consumed = true
+        for name in parameterNames {
+            let index = parameterIndices[name]!
+            if let g = nodes[index].gradient { gradients.set(name, g) }
+        }
+        // Release the graph: parameter values share storage with the model, and dropping them
+        // lets the optimizer update the model in place without copy-on-write copies.
+        for i in nodes.indices where i != loss.index {
+            nodes[i] = Node(value: Tensor(shape: [0], scalars: []), gradient: nil, backward: nil, requiresGradient: false)
+        }
+        if let name = gradients.firstNonFiniteName() {
+            throw TrainingError.nonFiniteGradient(step: step, parameter: name)
+        }
+    }
+}
+
+/// A value recorded on a ``Tape``: the differentiable counterpart of `Tensor`.
+///
+/// Operations on variables (`matmul`, `+`, `softmax`, `layerNorm`, …) compute their result
+/// eagerly and record their backward rule on the tape of their inputs.
+public struct Variable {
+    /// The tape this value is recorded on.
+    public let tape: Tape
+    let index: Int
+
+    /// The computed value.
+    public var value: Tensor { tape.nodes[index].value }
+    /// The value's shape.
+    public var shape: [Int] { tape.nodes[index].value.shape }
+    /// Number of axes.
+    public var rank: Int { shape.count }
+    /// Whether a gradient flows to this value (it depends on a registered parameter).
+    public var requiresGradient: Bool { tape.nodes[index].requiresGradient }
+}
+
+/// `acc[i] += x[i]`.
+@inline(__always)
+func addInPlace(_ acc: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+    guard let a = acc.baseAddress, let b = x.baseAddress else { return }
+    for i in 0..<acc.count { a[i] += b[i] }
+}

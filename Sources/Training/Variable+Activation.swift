@@ -1,0 +1,82 @@
+import Attention
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// GELU and its derivative, for both formulas of `GELUApproximation`.
+enum GELUMath {
+    static let sqrtTwoOverPi: Float = 0.79788456080286536  // √(2/π)
+    static let inverseSqrtTwo: Float = 0.70710678118654752
+    static let inverseSqrtTwoPi: Float = 0.39894228040143268  // 1/√(2π)
+
+    @inline(__always)
+    static func value(_ x: Float, _ approximation: GELUApproximation) -> Float {
+        switch approximation {
+        case .exact: return 0.5 * x * (1 + erff(x * inverseSqrtTwo))
+        case .tanh: return 0.5 * x * (1 + tanhf(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+        }
+    }
+
+    /// d GELU / dx.
+    @inline(__always)
+    static func derivative(_ x: Float, _ approximation: GELUApproximation) -> Float {
+        switch approximation {
+        case .exact:
+            // d/dx [x·Φ(x)] = Φ(x) + x·φ(x)
+            return 0.5 * (1 + erff(x * inverseSqrtTwo)) + x * inverseSqrtTwoPi * expf(-0.5 * x * x)
+        case .tanh:
+            // u = √(2/π)(x + 0.044715x³): d/dx [x/2 (1 + tanh u)] = ½(1 + tanh u) + x/2 · sech²u · u′
+            let u = sqrtTwoOverPi * (x + 0.044715 * x * x * x)
+            let t = tanhf(u)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
+        }
+    }
+}
+
+extension Variable {
+    /// GELU elementwise; see `GELUApproximation` (`.tanh` is GPT-2's, `.exact` BERT's).
+    public func gelu(_ approximation: GELUApproximation = .tanh) -> Variable {
+        let x = value
+        let y = Tensor(uninitializedShape: x.shape) { out in
+            x.withUnsafeBufferPointer { xp in
+                parallelChunks(out.count, minimumChunk: 4096) { range in
+                    for i in range { out[i] = GELUMath.value(xp[i], approximation) }
+                }
+            }
+        }
+        return tape.record(y, inputs: [self]) { g, tape in
+            // forward: y = gelu(x)  →  dx += g · gelu′(x)
+            tape.withGradient(of: self) { acc, accumulate in
+                x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
+                    parallelChunks(acc.count, minimumChunk: 4096) { range in
+                        for i in range {
+                            let d = gp[i] * GELUMath.derivative(xp[i], approximation)
+                            acc[i] = accumulate ? acc[i] + d : d
+                        }
+                    }
+                } }
+            }
+        }
+    }
+
+    /// `max(0, x)` elementwise (the gradient at 0 is taken as 0).
+    public func relu() -> Variable {
+        let x = value
+        let y = x.mapFast { Swift.max(0, $0) }
+        return tape.record(y, inputs: [self]) { g, tape in
+            // forward: y = max(0, x)  →  dx += g · [x > 0]
+            tape.withGradient(of: self) { acc, accumulate in
+                x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
+                    for i in 0..<acc.count {
+                        let d = xp[i] > 0 ? gp[i] : 0
+                        acc[i] = accumulate ? acc[i] + d : d
+                    }
+                } }
+            }
+        }
+    }
+}

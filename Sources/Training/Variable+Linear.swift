@@ -1,0 +1,85 @@
+import Attention
+
+extension Variable {
+    /// A fused fully connected layer over the last axis: `y = act(x·Wᵀ + b)`, with `W`
+    /// `[out, in]` (the `Linear` layout), `b` `[out]` or nil, and `act` an optional GELU.
+    ///
+    /// One GEMM writes the product, the bias (and GELU) are applied in the same pass. The
+    /// backward runs two accumulating GEMMs straight into `dx` and `dW`
+    /// (`dx += dz·W`, `dW += dzᵀ·x`) and column sums into `db`, with `dz = g ⊙ act′(z)`.
+    public func linear(weight: Variable, bias: Variable?, activation: GELUApproximation? = nil) -> Variable {
+        let x = value, w = weight.value
+        let (outputSize, inputSize) = (w.shape[0], w.shape[1])
+        precondition(w.rank == 2, "linear: weight must be [out, in], got shape \(w.shape)")
+        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
+            "linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(w.shape))")
+        if let bias { precondition(bias.shape == [outputSize], "linear: bias shape \(bias.shape) must be [\(outputSize)]") }
+        let rows = x.count / Swift.max(inputSize, 1)
+        let b = bias?.value
+        let outShape = Array(x.shape.dropLast()) + [outputSize]
+        // z = x·Wᵀ + b (kept for the GELU derivative), y = act(z).
+        let z = Tensor(uninitializedShape: outShape) { out in
+            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
+                MatrixMultiply.gemm(m: rows, n: outputSize, k: inputSize, a: xp.baseAddress!, lda: inputSize, transposeA: false,
+                    b: wp.baseAddress!, ldb: inputSize, transposeB: true, c: out.baseAddress!, ldc: outputSize, accumulate: false)
+            } }
+            if let b {
+                b.withUnsafeBufferPointer { bp in
+                    for r in 0..<rows { for j in 0..<outputSize { out[r * outputSize + j] += bp[j] } }
+                }
+            }
+        }
+        let y: Tensor
+        if let activation {
+            y = Tensor(uninitializedShape: outShape) { out in
+                z.withUnsafeBufferPointer { zp in
+                    parallelChunks(out.count, minimumChunk: 4096) { range in
+                        for i in range { out[i] = GELUMath.value(zp[i], activation) }
+                    }
+                }
+            }
+        } else {
+            y = z
+        }
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        return tape.record(y, inputs: inputs) { g, tape in
+            // forward: z = x·Wᵀ + b ; y = act(z)
+            var dz = g
+            if let activation {
+                // dz = g ⊙ act′(z)
+                dz.withUnsafeMutableBufferPointer { d in z.withUnsafeBufferPointer { zp in
+                    parallelChunks(d.count, minimumChunk: 4096) { range in
+                        for i in range { d[i] *= GELUMath.derivative(zp[i], activation) }
+                    }
+                } }
+            }
+            dz.withUnsafeBufferPointer { dzp in
+                // dx[rows, in] += dz[rows, out] · W[out, in]
+                if tape.needsGradient(self) {
+                    w.withUnsafeBufferPointer { wp in
+                        tape.withGradient(of: self) { dx, accumulate in
+                            MatrixMultiply.gemm(m: rows, n: inputSize, k: outputSize, a: dzp.baseAddress!, lda: outputSize, transposeA: false,
+                                b: wp.baseAddress!, ldb: inputSize, transposeB: false, c: dx.baseAddress!, ldc: inputSize, accumulate: accumulate)
+                        }
+                    }
+                }
+                // dW[out, in] += dzᵀ[out, rows] · x[rows, in]
+                if tape.needsGradient(weight) {
+                    x.withUnsafeBufferPointer { xp in
+                        tape.withGradient(of: weight) { dw, accumulate in
+                            MatrixMultiply.gemm(m: outputSize, n: inputSize, k: rows, a: dzp.baseAddress!, lda: outputSize, transposeA: true,
+                                b: xp.baseAddress!, ldb: inputSize, transposeB: false, c: dw.baseAddress!, ldc: inputSize, accumulate: accumulate)
+                        }
+                    }
+                }
+                // db[out] += Σ_rows dz
+                if let bias {
+                    tape.withGradient(of: bias) { db, accumulate in
+                        if !accumulate { for j in 0..<outputSize { db[j] = 0 } }
+                        for r in 0..<rows { for j in 0..<outputSize { db[j] += dzp[r * outputSize + j] } }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Attention
+
+// Shape operations move elements without arithmetic; their backward moves the gradient back.
+
+extension Variable {
+    /// The same elements with a new shape (one extent may be `-1`). No copy.
+    public func reshaped(_ newShape: [Int]) -> Variable {
+        let y = value.reshaped(newShape)
+        let original = shape
+        return tape.record(y, inputs: [self]) { g, tape in
+            // forward: y = a.reshaped(newShape)  →  da += g.reshaped(a.shape)
+            tape.accumulate(g.reshaped(original), into: self)
+        }
+    }
+
+    /// Axes reordered: result axis `k` is input axis `axes[k]`.
+    public func permuted(_ axes: [Int]) -> Variable {
+        let y = value.permuted(axes)
+        var inverse = [Int](repeating: 0, count: axes.count)
+        for (k, a) in axes.enumerated() { inverse[a] = k }
+        return tape.record(y, inputs: [self]) { g, tape in
+            // forward: y = a.permuted(axes)  →  da += g.permuted(axes⁻¹)
+            tape.accumulate(g.permuted(inverse), into: self)
+        }
+    }
+
+    /// The last two axes swapped.
+    public func transposed() -> Variable {
+        precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
+        var axes = Array(0..<rank)
+        axes.swapAt(rank - 1, rank - 2)
+        return permuted(axes)
+    }
+
+    /// Elements `range` along `axis`.
+    public func sliced(axis: Int, _ range: Range<Int>) -> Variable {
+        let y = value.sliced(axis: axis, range)
+        let full = shape
+        return tape.record(y, inputs: [self]) { g, tape in
+            // forward: y = a[…, range, …]  →  da[…, range, …] += g (the rest gets nothing)
+            let outer = full[..<axis].reduce(1, *), inner = full[(axis + 1)...].reduce(1, *)
+            let block = range.count * inner
+            tape.withGradient(of: self) { acc, accumulate in
+                if !accumulate { for i in acc.indices { acc[i] = 0 } }
+                g.withUnsafeBufferPointer { gp in
+                    for o in 0..<outer {
+                        let to = (o * full[axis] + range.lowerBound) * inner
+                        for i in 0..<block { acc[to + i] += gp[o * block + i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Variables joined along `axis`; all other extents must match.
+    public static func concatenated(_ parts: [Variable], axis: Int) -> Variable {
+        precondition(!parts.isEmpty, "concatenated: no variables")
+        let y = Tensor.concatenated(parts.map(\.value), axis: axis)
+        let extents = parts.map { $0.shape[axis] }
+        return parts[0].tape.record(y, inputs: parts) { g, tape in
+            // forward: y = concat(parts, axis)  →  d(part k) += g[…, offset_k ..< offset_k + n_k, …]
+            var start = 0
+            for (part, n) in zip(parts, extents) {
+                if tape.needsGradient(part) { tape.accumulate(g.sliced(axis: axis, start..<(start + n)), into: part) }
+                start += n
+            }
+        }
+    }
+}

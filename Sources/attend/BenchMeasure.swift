@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Peak extra resident memory of one run, measured by the kernel rather than computed.
+///
+/// On Linux, writing "5" to /proc/self/clear_refs resets the peak-RSS watermark (VmHWM) to
+/// the current RSS; after the run, VmHWM − RSS-before is the most memory the run added at any
+/// moment (its outputs included). Freed heap pages are returned first (malloc_trim) so a run
+/// cannot hide its allocations in memory an earlier run left resident. Elsewhere: `nil` ("n/a").
+enum PeakMemory {
+    /// Resets the watermark; returns the RSS baseline in bytes, or nil when unsupported.
+    static func begin() -> Int? {
+        #if os(Linux)
+        releaseFreeHeapPages()
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let written = "5".withCString { write(fd, $0, 1) }
+        guard written == 1 else { return nil }
+        return statusField("VmRSS")
+        #else
+        return nil
+        #endif
+    }
+
+    /// Bytes the peak exceeded `baseline` by since `begin()`, or nil when unsupported.
+    static func end(baseline: Int?) -> Int? {
+        guard let baseline, let peak = statusField("VmHWM") else { return nil }
+        return max(0, peak - baseline)
+    }
+
+    #if os(Linux)
+    /// glibc's malloc_trim(0), looked up at run time (the Glibc module does not export it, and
+    /// other C libraries lack it): returns freed heap pages to the kernel.
+    private static func releaseFreeHeapPages() {
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
+    #endif
+
+    /// A "Name:   1234 kB" line of /proc/self/status, in bytes.
+    private static func statusField(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            let digits = line.dropFirst(name.count + 1).filter(\.isNumber)
+            return Int(digits).map { $0 * 1024 }
+        }
+        return nil
+    }
+}
+
+/// Median wall time and peak extra memory over a few timed runs.
+struct Measurement {
+    var milliseconds: Double
+    var peakExtraBytes: Int?
+    var repeats: Int
+}
+
+/// Keeps results observable so the optimiser cannot drop the work being timed.
+nonisolated(unsafe) private var benchSink: Float = 0
+
+enum Stopwatch {
+    /// Seconds `body` takes once.
+    static func time(_ body: () -> Void) -> Double {
+        let clock = ContinuousClock()
+        let elapsed = clock.measure(body)
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// One untimed warm-up (skipped when `warmUp` is false), then `repeats` timed runs, each
+    /// with its own peak-memory window; returns the median time and the largest peak. A run
+    /// whose warm-up takes longer than `slowSeconds` is timed once: it is long enough that one
+    /// sample is stable, and the whole table stays within minutes.
+    static func measure(
+        repeats: Int, warmUp: Bool = true, slowSeconds: Double = 3, _ body: () -> Float
+    ) -> Measurement {
+        var count = repeats
+        if warmUp {
+            let seconds = time { benchSink += body() }
+            if seconds > slowSeconds { count = 1 }
+        }
+        var times: [Double] = []
+        var peak: Int?
+        for _ in 0..<max(1, count) {
+            let baseline = PeakMemory.begin()
+            times.append(time { benchSink += body() })
+            if let extra = PeakMemory.end(baseline: baseline) { peak = max(peak ?? 0, extra) }
+        }
+        times.sort()
+        return Measurement(milliseconds: times[times.count / 2] * 1000, peakExtraBytes: peak, repeats: times.count)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// End-to-end: the built `attend` binary, run the way scripts run it.
+@Suite struct BenchCommandTests {
+    /// The `attend` executable SwiftPM built beside this test bundle.
+    static func attendBinary() -> URL? {
+        var directories: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            directories.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        // macOS: the .xctest bundle sits in the products directory.
+        directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            directories.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        return directories.map { $0.appendingPathComponent("attend") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Runs `attend` with `arguments`; returns (exit status, stdout, stderr).
+    static func runAttend(_ arguments: [String]) throws -> (Int32, String, String) {
+        let binary = try #require(attendBinary(), "no built `attend` next to the test bundle")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot stall the child.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func quickJSONHasTheDocumentedShape() throws {
+        let (status, stdout, stderr) = try Self.runAttend(["bench", "--quick", "--json", "--repeats", "1", "--threads", "2"])
+        #expect(status == 0, "attend bench --quick --json exited \(status): \(stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
+        let report = try #require(object, "stdout is not a JSON object: \(stdout.prefix(200))")
+        #expect(report["simd"] is String && report["configuration"] is String, "header fields in \(report.keys)")
+        #expect(report["threads"] as? Int == 2, "--threads 2 is reported, got \(report["threads"] ?? "nil")")
+        let rows = try #require(report["rows"] as? [[String: Any]], "rows array")
+        for row in rows {
+            let name = row["name"] as? String ?? "?"
+            for key in ["kind", "name", "implementation", "flops", "milliseconds", "gflops", "repeats"] {
+                #expect(row[key] != nil, "row \(name) lacks \(key)")
+            }
+            #expect((row["gflops"] as? Double ?? 0) > 0, "row \(name) has no positive GFLOP/s")
+        }
+        let attention = rows.filter { $0["kind"] as? String == "attention" }
+        #expect(Set(attention.compactMap { $0["implementation"] as? String }) == ["reference", "fused"])
+        #expect(attention.contains { $0["causal"] as? Bool == true } && attention.contains { $0["keyValueHeads"] as? Int == 2 })
+        #expect(attention.filter { $0["implementation"] as? String == "fused" }.allSatisfy { $0["speedupOverReference"] != nil })
+        #expect(rows.contains { $0["kind"] as? String == "gemm" }, "a GEMM row")
+    }
+
+    @Test func badRepeatsIsAUsageError() throws {
+        let (status, _, stderr) = try Self.runAttend(["bench", "kernels", "--repeats", "0"])
+        #expect(status != 0, "--repeats 0 must fail")
+        #expect(stderr.contains("--repeats"), "the error names the option: \(stderr)")
+    }
+}
