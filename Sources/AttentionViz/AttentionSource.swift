@@ -5,9 +5,15 @@ import Attention
 ///
 /// Kept small on purpose: labels, the layer × head grid, and one `[T, T]` weight matrix per
 /// (layer, head). A model that can also expose every intermediate of one layer's attention
-/// (X, projections, Q/K/V, scores, Z, W^O) returns them from ``intermediates(layer:)`` and
+/// (X, projections, Q/K/V, scores, Z, W^O) returns them from ``steps(layer:)`` and
 /// `attend explain` then walks through them step by step.
-public protocol AttentionSource {
+///
+/// Layer and head indices are 0-based here; the CLI prints and accepts them 1-based.
+///
+/// To plug in a new model (TinyLLM, a BERT encoder): write a type conforming to this protocol
+/// and an ``AttentionSourceLoader`` that recognises its model folder, and add the loader to
+/// the CLI's list (`attendModelLoaders`).
+public protocol AttentionSource: Sendable {
     /// One line naming the model, e.g. "toy model (random weights, seed 7)".
     var modelDescription: String { get }
     /// Caveats to print with every view (e.g. "the weights are random ...").
@@ -21,19 +27,31 @@ public protocol AttentionSource {
     var wordGrouping: WordGrouping? { get }
     /// Softmax attention weights of one head, `[T, T]` (row = query token, column = key token).
     func weights(layer: Int, head: Int) -> Tensor
+    /// The model's context in tokens (texts longer than this are refused or cut).
+    var contextLength: Int { get }
     /// Every intermediate of one layer's attention, when the model can provide them.
-    func intermediates(layer: Int) -> AttentionIntermediates?
+    func steps(layer: Int) -> AttentionSteps?
 }
 
 extension AttentionSource {
     public var notes: [String] { [] }
     public var wordGrouping: WordGrouping? { nil }
-    public func intermediates(layer: Int) -> AttentionIntermediates? { nil }
+    public func steps(layer: Int) -> AttentionSteps? { nil }
 
     /// Every weight matrix, `[layer][head]`, each `[T, T]`.
     public func allWeights() -> [[Tensor]] {
         (0..<layerCount).map { layer in (0..<headCount).map { head in weights(layer: layer, head: head) } }
     }
+}
+
+/// Reads a model folder and runs the model on a text. One loader per model family.
+public protocol AttentionSourceLoader: Sendable {
+    /// A name for messages, e.g. "TinyLLM".
+    var name: String { get }
+    /// Whether `directory` looks like this family's model folder (cheap: file names only).
+    func recognizes(directory: String) -> Bool
+    /// Loads the model and runs it on `bytes`. Throws ``VizError`` for bad folders or text.
+    func load(directory: String, bytes: [UInt8], truncate: Bool) throws -> any AttentionSource
 }
 
 /// Which word each token belongs to, for aggregating token attention to words.
@@ -54,39 +72,4 @@ public struct WordGrouping: Sendable, Equatable {
         self.init(wordOfToken: TextSegmentation.wordIndexOfEachByte(bytes),
                   words: TextSegmentation.words(bytes).map(\.label))
     }
-}
-
-/// Every intermediate tensor of one layer's multi-head self-attention, in the seeds' notation
-/// (row vectors, `Q = X·W_Q`):
-///
-///     Q = X·W_Q,  K = X·W_K,  V = X·W_V                  [T, d_model]
-///     Qₕ, Kₕ, Vₕ = columns h·d_k ..< (h+1)·d_k           [T, d_k]
-///     Sₕ = Qₕ·Kₕᵀ,  Ŝₕ = Sₕ / √d_k,  Aₕ = softmax(Ŝₕ)    [T, T]
-///     Zₕ = Aₕ·Vₕ                                         [T, d_k]
-///     concat = [Z₁ … Z_H],  output = concat·W^O          [T, d_model]
-public struct AttentionIntermediates: Sendable {
-    public var input: Tensor                 // X        [T, d_model]
-    public var queryWeight: Tensor           // W_Q      [d_model, H·d_k]
-    public var keyWeight: Tensor             // W_K      [d_model, H·d_k]
-    public var valueWeight: Tensor           // W_V      [d_model, H·d_k]
-    public var queries: Tensor               // Q        [T, H·d_k]
-    public var keys: Tensor                  // K        [T, H·d_k]
-    public var values: Tensor                // V        [T, H·d_k]
-    public var headQueries: [Tensor]         // Qₕ       [T, d_k] per head
-    public var headKeys: [Tensor]
-    public var headValues: [Tensor]
-    public var scores: [Tensor]              // Sₕ       [T, T]
-    public var scaledScores: [Tensor]        // Ŝₕ       [T, T]
-    public var weights: [Tensor]             // Aₕ       [T, T]
-    public var headOutputs: [Tensor]         // Zₕ       [T, d_k]
-    public var concatenated: Tensor          // [T, H·d_k]
-    public var outputWeight: Tensor          // W^O      [H·d_k, d_model]
-    public var output: Tensor                // [T, d_model]
-    /// The factor the scores are multiplied by, `1/√d_k`.
-    public var scale: Float
-    /// Whether a causal mask hid later tokens (decoder models).
-    public var isCausal: Bool
-
-    public var headCount: Int { scores.count }
-    public var headSize: Int { headQueries.first?.shape[1] ?? 0 }
 }

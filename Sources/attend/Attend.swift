@@ -17,4 +17,6 @@ struct Attend: AsyncParsableCommand {
 /// Every subcommand, in the order `--help` lists them.
 let attendSubcommands: [any ParsableCommand.Type] = [
     Bench.self,
+    Explain.self,
+    View.self,
 ]
