@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
         .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"]),
-        .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"]),
+        .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "AttendCLITests", dependencies: ["attend", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,8 @@ import Attention
 /// A script can recompute each from the previous ones (the tests do).
 public enum ExplainJSON {
     public static func make(_ source: any AttentionSource, options: ExplainOptions) -> JSONValue {
+        precondition(options.layer >= 0 && options.layer < source.layerCount && options.head >= 0 && options.head < source.headCount,
+                     "ExplainJSON: layer \(options.layer) / head \(options.head) outside \(source.layerCount) × \(source.headCount)")
         var members: [(String, JSONValue)] = [
             ("model", .string(source.modelDescription)),
             ("notes", .strings(source.notes)),

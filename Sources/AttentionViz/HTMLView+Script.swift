@@ -55,7 +55,7 @@ extension HTMLView {
         const svg = document.getElementById('head-svg');
         const linesGroup = document.getElementById('lines');
         function drawTokens() {
-          const names = labels(), rowHeight = 22, width = 640, left = 150, right = width - 150;
+          const names = labels(), rowHeight = 22, width = 560, left = 130, right = width - 130;
           svg.setAttribute('width', width); svg.setAttribute('height', names.length * rowHeight + 30);
           svg.setAttribute('viewBox', `0 0 ${width} ${names.length * rowHeight + 30}`);
           for (const side of ['left', 'right']) {
@@ -64,7 +64,7 @@ extension HTMLView {
               const g = el('g', { class: 'tok', tabindex: 0, role: 'button', 'data-side': side, 'data-index': i,
                 'aria-label': `${name}, ${side === 'left' ? 'as query' : 'as key'}, token ${i + 1} of ${names.length}` }, group);
               const y = 20 + i * rowHeight;
-              el('rect', { x: side === 'left' ? 4 : right + 4, y: y - 14, width: 142, height: 19 }, g);
+              el('rect', { x: side === 'left' ? 4 : right + 4, y: y - 14, width: 122, height: 19 }, g);
               const t = el('text', side === 'left' ? { x: left - 8, y: y, 'text-anchor': 'end' } : { x: right + 8, y: y }, g);
               t.textContent = name.length > 18 ? name.slice(0, 17) + '…' : name;
               g.addEventListener('mouseenter', () => setActive(side, i));
@@ -164,7 +164,8 @@ extension HTMLView {
           const detail = document.getElementById('detail'), names = labels(), a = matrix(l, h), n = names.length;
           detail.textContent = '';
           const title = document.createElement('h3'); title.textContent = `Layer ${l + 1}, head ${h + 1}`; detail.appendChild(title);
-          const cell = Math.max(10, Math.min(34, Math.floor(640 / n))), labelWidth = 120, top = 110;
+          const longest = Math.min(16, Math.max(...names.map(x => x.length)));
+          const cell = Math.max(10, Math.min(34, Math.floor(460 / n))), labelWidth = 16 + 7 * longest, top = 18 + 6 * longest;
           const s = el('svg', { width: labelWidth + n * cell + 10, height: top + n * cell + 10, role: 'img',
             'aria-label': `Heatmap of layer ${l + 1}, head ${h + 1}; the table below lists the weights.` }, detail);
           names.forEach((name, j) => {
@@ -209,14 +210,21 @@ extension HTMLView {
           const first = document.querySelector('#left-tokens .tok');
           first.dispatchEvent(new MouseEvent('mouseenter'));
           const hovered = visibleLines();
-          checks.hoverIsolates = hovered > 0 && hovered < before;
+          checks.hoverIsolates = hovered > 0 && (hovered < before || labels().length === 1);
           checks.hoverLinesFromOneToken = [...linesGroup.querySelectorAll('line')].every(x => x.getAttribute('y1') === String(15));
           checks.liveTextMentionsToken = document.getElementById('live').textContent.indexOf(labels()[0]) >= 0;
           first.dispatchEvent(new MouseEvent('mouseleave'));
           checks.leaveRestores = visibleLines() === before;
           first.focus();
+          checks.tokenIsFocusable = document.activeElement === first;
+          // A headless page without window focus gets no focus event from focus(); send it.
+          if (!state.active) first.dispatchEvent(new FocusEvent('focus'));
           checks.keyboardFocusIsolates = visibleLines() === hovered;
-          first.blur();
+          first.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+          first.dispatchEvent(new FocusEvent('blur'));
+          checks.enterPins = visibleLines() === hovered && first.classList.contains('pinned');
+          first.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+          checks.escapeClears = visibleLines() === before;
           const cells = grid.querySelectorAll('button');
           checks.gridHasEveryHead = cells.length === DATA.layers * DATA.heads;
           const canvas = cells[0].querySelector('canvas');
@@ -237,6 +245,9 @@ extension HTMLView {
           document.title = 'selftest ' + (result.pass ? 'pass' : 'fail');
         }
         if (location.hash === '#selftest') selfTest();
+        // file.html#pin=3 opens with token 3 pinned and the first heatmap enlarged (for screenshots, links).
+        const pin = /^#pin=(\d+)$/.exec(location.hash);
+        if (pin && +pin[1] >= 1 && +pin[1] <= labels().length) { togglePin('left', +pin[1] - 1); enlarge(0, 0); }
         })();
         """#
 }

@@ -11,7 +11,8 @@ extension HTMLView {
         fieldset { border: 1px solid var(--line); border-radius: 6px; padding: 2px 10px; display: flex; gap: 10px; flex-wrap: wrap; }
         legend { font-size: 12px; color: var(--muted); }
         .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
-        #head-svg { display: block; max-width: 100%; }
+        #head-svg { display: block; max-width: 100%; height: auto; }
+        @media (min-width: 1000px) { main { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); gap: 28px; } }
         .tok text { font-size: 13px; fill: var(--ink); cursor: pointer; }
         .tok rect { fill: transparent; rx: 3; }
         .tok.active rect { fill: #fff3bf; } .tok.pinned rect { fill: #ffd43b; }

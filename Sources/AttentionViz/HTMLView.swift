@@ -27,8 +27,9 @@ public enum HTMLView {
             ("attention", .array(source.allWeights().map { layer in .array(layer.map(rounded)) })),
             ("words", wordData(source)),
         ])
-        // Inside <script> only "</" can end the element early; JSON allows "\/" for "/".
-        let json = data.serialized(pretty: false).replacingOccurrences(of: "</", with: "<\\/")
+        // Inside <script>, "</script" ends the element and "<!--" changes how it is parsed; "<"
+        // only occurs inside JSON strings, where "\u003c" means the same character.
+        let json = data.serialized(pretty: false).replacingOccurrences(of: "<", with: "\\u003c")
         return """
             <!doctype html>
             <html lang="en">
