@@ -90,6 +90,25 @@ import Testing
         #expect(cache.length == 8)
     }
 
+    /// The example in docs/notes/layers.md, checked.
+    @Test func documentationExample() {
+        var generator = SeededGenerator(seed: 42)
+        let block = TransformerBlock(modelSize: 128, heads: 8, keyValueHeads: 2,
+                                     positionalEncoding: .rotary(headDimension: 16), generator: &generator)
+        let x = Tensor.randomNormal([1, 10, 128], seed: 1)
+        let full = block(x, mask: .causal)
+        var cache = block.attention.makeCache(batch: 1, capacity: 64)
+        let prompt = block(x.sliced(axis: 1, 0..<7), cache: &cache)
+        let next = block(x.sliced(axis: 1, 7..<8), cache: &cache)
+        #expect(prompt.maxAbsDifference(full.sliced(axis: 1, 0..<7)) <= 1e-5)
+        #expect(next.maxAbsDifference(full.sliced(axis: 1, 7..<8)) <= 1e-5)
+        let parts = block.attention.intermediates(x, mask: .causal)
+        #expect(parts.weights.shape == [1, 8, 10, 10])
+        let cross = MultiHeadAttention(modelSize: 128, heads: 8, contextSize: 96, generator: &generator)
+        let y = cross(x, context: Tensor.randomNormal([1, 33, 96], seed: 2))
+        #expect(y.shape == [1, 10, 128])
+    }
+
     @Test func overflowingTheCacheStops() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var cache = KeyValueCache(batch: 1, keyValueHeads: 1, headDimension: 2, capacity: 2)
