@@ -1,0 +1,28 @@
+/// Everything that can go wrong with input from outside: files, checkpoints, arguments.
+public enum TinyLLMError: Error, Equatable, CustomStringConvertible {
+    case invalidConfiguration(String)
+    case unknownPreset(String, known: [String])
+    /// The corpus cannot provide one window in each split (needs `contextLength + 1` bytes).
+    case corpusTooShort(path: String, bytes: Int, needed: Int)
+    case unreadableFile(path: String, reason: String)
+    case invalidArgument(String)
+    /// A checkpoint file or directory that cannot be loaded, with what is wrong.
+    case invalidCheckpoint(path: String, reason: String)
+    /// No `--model` was given and this build carries no bundled model.
+    case noBundledModel
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): return "invalid model configuration: \(message)"
+        case .unknownPreset(let name, let known):
+            return "unknown preset '\(name)'; choose one of: \(known.joined(separator: ", "))"
+        case .corpusTooShort(let path, let bytes, let needed):
+            return "corpus \(path) is too short: \(bytes) bytes; need at least \(needed) so that the 90% training and 10% validation splits each hold context length + 1 bytes"
+        case .unreadableFile(let path, let reason): return "cannot read \(path): \(reason)"
+        case .invalidArgument(let message): return message
+        case .invalidCheckpoint(let path, let reason): return "invalid checkpoint \(path): \(reason)"
+        case .noBundledModel:
+            return "no bundled model in this build; pass --model DIR (a directory written by `attend train`)"
+        }
+    }
+}
