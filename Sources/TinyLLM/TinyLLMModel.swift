@@ -43,7 +43,7 @@ public struct TinyLLMModel: ParameterContainer, Sendable {
                 outputStandardDeviation: outputStandardDeviation, generator: &generator)
         }
         finalNorm = LayerNorm(size: c.width)
-        configuration = c
+        self.configuration = c
     }
 
     /// A model whose parameters are then overwritten (by a checkpoint loader).

@@ -16,5 +16,8 @@ struct Attend: AsyncParsableCommand {
 
 /// Every subcommand, in the order `--help` lists them.
 let attendSubcommands: [any ParsableCommand.Type] = [
+    Train.self,
+    Generate.self,
+    Eval.self,
     Bench.self,
 ]
