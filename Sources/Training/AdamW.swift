@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 /// Which parameters AdamW decays.
 ///
@@ -71,15 +72,10 @@ public struct AdamW: Sendable {
             parameter.withUnsafeMutableBufferPointer { pInout in m.withUnsafeMutableBufferPointer { mInout in
             v.withUnsafeMutableBufferPointer { vInout in g.withUnsafeBufferPointer { gp in
                 let (p, mp, vp) = (pInout, mInout, vInout)
-                parallelChunks(p.count, minimumChunk: 8192) { range in
-                    for i in range {
-                        let gi = gp[i]
-                        let mi = b1 * mp[i] + (1 - b1) * gi
-                        let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                        mp[i] = mi; vp[i] = vi
-                        let mHat = mi / correction1, vHat = vi / correction2
-                        p[i] -= lr * (mHat / (vHat.squareRoot() + eps) + decay * p[i])
-                    }
+                parallelChunks(p.count, minimumChunk: 32768) { range in
+                    let i = range.lowerBound
+                    ak_train_adamw(p.baseAddress! + i, gp.baseAddress! + i, mp.baseAddress! + i, vp.baseAddress! + i, range.count,
+                                   lr, b1, b2, eps, correction1, correction2, decay)
                 }
             } } } }
             firstMoments[name] = m

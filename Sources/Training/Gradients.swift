@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 /// Gradients of a loss with respect to named parameters, in registration order.
 ///
@@ -58,9 +59,9 @@ public struct Gradients: Sendable {
         var total = 0.0
         for name in names {
             storage[name]!.withUnsafeBufferPointer { g in
-                var s = 0.0
-                for x in g { s += Double(x) * Double(x) }
-                total += s
+                guard let base = g.baseAddress, g.count > 0 else { return }
+                var finite: Int32 = 1
+                total += ak_train_sum_squares(base, g.count, &finite)
             }
         }
         return Float(total.squareRoot())
@@ -79,7 +80,14 @@ public struct Gradients: Sendable {
 
     /// The first parameter name (in order) whose gradient holds a NaN or ±∞.
     public func firstNonFiniteName() -> String? {
-        names.first { name in storage[name]!.withUnsafeBufferPointer { g in g.contains { !$0.isFinite } } }
+        names.first { name in
+            storage[name]!.withUnsafeBufferPointer { g in
+                guard let base = g.baseAddress, g.count > 0 else { return false }
+                var finite: Int32 = 1
+                _ = ak_train_sum_squares(base, g.count, &finite)
+                return finite == 0
+            }
+        }
     }
 
     /// Throws ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 /// A reverse-mode differentiation tape: it records each differentiable operation together
 /// with the rule that turns the gradient of its output into gradients of its inputs, and
@@ -202,5 +203,5 @@ public struct Variable {
 @inline(__always)
 func addInPlace(_ acc: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
     guard let a = acc.baseAddress, let b = x.baseAddress else { return }
-    for i in 0..<acc.count { a[i] += b[i] }
+    ak_train_add(a, b, acc.count)
 }

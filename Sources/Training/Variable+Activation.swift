@@ -17,7 +17,7 @@ enum GELUMath {
     static func value(_ x: Float, _ approximation: GELUApproximation) -> Float {
         switch approximation {
         case .exact: return 0.5 * x * (1 + erff(x * inverseSqrtTwo))
-        case .tanh: return 0.5 * x * (1 + tanhf(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+        case .tanh: return 0.5 * x * (1 + fastTanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
         }
     }
 
@@ -31,7 +31,7 @@ enum GELUMath {
         case .tanh:
             // u = √(2/π)(x + 0.044715x³): d/dx [x/2 (1 + tanh u)] = ½(1 + tanh u) + x/2 · sech²u · u′
             let u = sqrtTwoOverPi * (x + 0.044715 * x * x * x)
-            let t = tanhf(u)
+            let t = fastTanh(u)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
         }
     }

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 extension Variable {
     /// A fused fully connected layer over the last axis: `y = act(x·Wᵀ + b)`, with `W`
@@ -17,41 +18,62 @@ extension Variable {
         let rows = x.count / Swift.max(inputSize, 1)
         let b = bias?.value
         let outShape = Array(x.shape.dropLast()) + [outputSize]
-        // z = x·Wᵀ + b (kept for the GELU derivative), y = act(z).
-        let z = Tensor(uninitializedShape: outShape) { out in
+        // z = x·Wᵀ + b (kept for the GELU derivative), y = act(z). The bias and the tanh GELU
+        // run in one pass over z, split by rows across threads.
+        var z = Tensor(uninitializedShape: outShape) { out in
             x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
                 MatrixMultiply.gemm(m: rows, n: outputSize, k: inputSize, a: xp.baseAddress!, lda: inputSize, transposeA: false,
                     b: wp.baseAddress!, ldb: inputSize, transposeB: true, c: out.baseAddress!, ldc: outputSize, accumulate: false)
             } }
-            if let b {
-                b.withUnsafeBufferPointer { bp in
-                    for r in 0..<rows { for j in 0..<outputSize { out[r * outputSize + j] += bp[j] } }
-                }
-            }
         }
-        let y: Tensor
-        if let activation {
+        var y = z
+        if activation == .tanh {
             y = Tensor(uninitializedShape: outShape) { out in
-                z.withUnsafeBufferPointer { zp in
-                    parallelChunks(out.count, minimumChunk: 4096) { range in
-                        for i in range { out[i] = GELUMath.value(zp[i], activation) }
+                z.withUnsafeMutableBufferPointer { zp in
+                    withOptionalPointer(b) { bp in
+                        rowRanges(rows: rows, width: outputSize) { range in
+                            let offset = range.lowerBound * outputSize
+                            ak_train_bias_gelu_tanh(zp.baseAddress! + offset, bp, out.baseAddress! + offset, range.count, outputSize)
+                        }
                     }
                 }
             }
         } else {
-            y = z
+            if let b {
+                z.withUnsafeMutableBufferPointer { zp in b.withUnsafeBufferPointer { bp in
+                    ak_train_bias_gelu_tanh(zp.baseAddress!, bp.baseAddress!, nil, rows, outputSize)
+                } }
+            }
+            if let activation {
+                y = Tensor(uninitializedShape: outShape) { out in
+                    z.withUnsafeBufferPointer { zp in
+                        parallelChunks(out.count, minimumChunk: 4096) { range in
+                            for i in range { out[i] = GELUMath.value(zp[i], activation) }
+                        }
+                    }
+                }
+            } else {
+                y = z
+            }
         }
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return tape.record(y, inputs: inputs) { g, tape in
             // forward: z = x·Wᵀ + b ; y = act(z)
+            // dz = g ⊙ act′(z), into a fresh buffer (g itself is shared with the tape).
             var dz = g
             if let activation {
-                // dz = g ⊙ act′(z)
-                dz.withUnsafeMutableBufferPointer { d in z.withUnsafeBufferPointer { zp in
-                    parallelChunks(d.count, minimumChunk: 4096) { range in
-                        for i in range { d[i] *= GELUMath.derivative(zp[i], activation) }
-                    }
-                } }
+                dz = Tensor(uninitializedShape: g.shape) { d in
+                    z.withUnsafeBufferPointer { zp in g.withUnsafeBufferPointer { gp in
+                        parallelChunks(d.count, minimumChunk: 4096) { range in
+                            if activation == .tanh {
+                                ak_train_gelu_tanh_backward(zp.baseAddress! + range.lowerBound, gp.baseAddress! + range.lowerBound,
+                                                            d.baseAddress! + range.lowerBound, range.count, 0)
+                            } else {
+                                for i in range { d[i] = gp[i] * GELUMath.derivative(zp[i], activation) }
+                            }
+                        }
+                    } }
+                }
             }
             dz.withUnsafeBufferPointer { dzp in
                 // dx[rows, in] += dz[rows, out] · W[out, in]
@@ -75,11 +97,11 @@ extension Variable {
                 // db[out] += Σ_rows dz
                 if let bias {
                     tape.withGradient(of: bias) { db, accumulate in
-                        if !accumulate { for j in 0..<outputSize { db[j] = 0 } }
-                        for r in 0..<rows { for j in 0..<outputSize { db[j] += dzp[r * outputSize + j] } }
+                        ak_train_column_sums(dzp.baseAddress!, rows, outputSize, db.baseAddress!, accumulate ? 1 : 0)
                     }
                 }
             }
         }
     }
 }
+

@@ -1,9 +1,11 @@
 import Attention
+import CKernels
 
 // Row normalisations over the last axis (`R` rows of width `C`). The forward saves each row's
 // statistics (mean and 1/σ for LayerNorm, 1/rms for RMSNorm) so the backward never recomputes
-// them. Weight/bias gradients are summed per thread chunk, then the chunks in order, so the
-// result depends only on the thread count, never on scheduling.
+// them. Weight/bias gradients are summed per chunk of rows, then the chunks in order; the
+// chunks depend on the size only, so the result does not depend on threads or scheduling.
+// The loops are C (`ak_train_norm_forward/backward`), vectorised with AVX2 when available.
 
 extension Variable {
     /// Layer normalisation: `y = (x − μ) · rstd · γ + β`, `rstd = 1/√(σ² + ε)`, with `μ`, `σ²`
@@ -13,29 +15,11 @@ extension Variable {
         precondition(weight.shape == [c], "layerNorm: weight shape \(weight.shape) must be [\(c)] for input \(x.shape)")
         if let bias { precondition(bias.shape == [c], "layerNorm: bias shape \(bias.shape) must be [\(c)] for input \(x.shape)") }
         let rows = c == 0 ? 0 : x.count / c
-        var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
+        var saved: [Float]? = [Float](repeating: 0, count: rows)
+        var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value, beta = bias?.value
-        let y = Tensor(uninitializedShape: x.shape) { out in
-            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { w in
-            mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
-                let b = beta?.scalars
-                rowParallel(rows: rows) { r in
-                    let base = r * c
-                    var m: Float = 0
-                    for j in 0..<c { m += xp[base + j] }
-                    m /= Float(c)
-                    var variance: Float = 0
-                    for j in 0..<c { let d = xp[base + j] - m; variance += d * d }
-                    let s = 1 / (variance / Float(c) + epsilon).squareRoot()
-                    mp[r] = m; rp[r] = s
-                    if let b {
-                        for j in 0..<c { out[base + j] = (xp[base + j] - m) * s * w[j] + b[j] }
-                    } else {
-                        for j in 0..<c { out[base + j] = (xp[base + j] - m) * s * w[j] }
-                    }
-                }
-            } } } }
-        }
+        let y = NormalizationForward.run(x: x, gamma: gamma, beta: beta, mean: &saved, rstd: &rstd, width: c, epsilon: epsilon)
+        let mean = saved!
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return tape.record(y, inputs: inputs) { g, tape in
             // forward: norm = (x − μ)·rstd ; y = norm·γ + β
@@ -54,19 +38,8 @@ extension Variable {
         let rows = c == 0 ? 0 : x.count / c
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value
-        let y = Tensor(uninitializedShape: x.shape) { out in
-            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { w in
-            rstd.withUnsafeMutableBufferPointer { rp in
-                rowParallel(rows: rows) { r in
-                    let base = r * c
-                    var ss: Float = 0
-                    for j in 0..<c { ss += xp[base + j] * xp[base + j] }
-                    let s = 1 / (ss / Float(c) + epsilon).squareRoot()
-                    rp[r] = s
-                    for j in 0..<c { out[base + j] = xp[base + j] * s * w[j] }
-                }
-            } } }
-        }
+        var unused: [Float]? = nil
+        let y = NormalizationForward.run(x: x, gamma: gamma, beta: nil, mean: &unused, rstd: &rstd, width: c, epsilon: epsilon)
         return tape.record(y, inputs: [self, weight]) { g, tape in
             // forward: norm = x·rstd ; y = norm·γ   (LayerNorm with μ = 0, no β)
             // backward: dγ += Σᵣ g·norm ; dx += rstd · (dnorm − norm · mean(dnorm·norm))
@@ -74,6 +47,32 @@ extension Variable {
                 x: x, gamma: gamma, gradient: g, mean: nil, rstd: rstd, width: c, tape: tape,
                 input: self, weight: weight, bias: nil)
         }
+    }
+}
+
+/// The shared LayerNorm / RMSNorm forward (`mean == nil` is RMSNorm).
+enum NormalizationForward {
+    static func run(
+        x: Tensor, gamma: Tensor, beta: Tensor?, mean: inout [Float]?, rstd: inout [Float], width c: Int, epsilon: Float
+    ) -> Tensor {
+        let rows = rstd.count
+        let centred = mean != nil
+        var meanStorage = mean ?? []
+        let y = Tensor(uninitializedShape: x.shape) { out in
+            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { w in withOptionalPointer(beta) { b in
+            meanStorage.withUnsafeMutableBufferPointer { mInout in rstd.withUnsafeMutableBufferPointer { rInout in
+                let (mp, rp) = (mInout, rInout)
+                rowRanges(rows: rows, width: c) { range in
+                    let offset = range.lowerBound * c
+                    ak_train_norm_forward(
+                        xp.baseAddress! + offset, w.baseAddress!, b, out.baseAddress! + offset,
+                        centred ? mp.baseAddress! + range.lowerBound : nil, rp.baseAddress! + range.lowerBound,
+                        range.count, c, epsilon, centred ? 1 : 0)
+                }
+            } } } } }
+        }
+        if centred { mean = meanStorage }
+        return y
     }
 }
 
@@ -85,43 +84,32 @@ enum NormalizationBackward {
     ) {
         let rows = rstd.count
         let centred = mean != nil
-        let chunks = Swift.max(1, Swift.min(Threading.threadCount, rows / 16))
-        // Per-chunk partial sums of dγ and dβ: [chunks, C] each.
+        // Per-chunk partial sums of dγ and dβ: [chunks, C] each, zeroed, added in chunk order.
+        // The chunk count depends on the size only (not the thread count), so the sums are
+        // the same on every machine.
+        let chunks = Swift.max(1, Swift.min(8, rows * c / 8192))
         var partialWeight = [Float](repeating: 0, count: chunks * c)
-        var partialBias = [Float](repeating: 0, count: chunks * c)
+        var partialBias = [Float](repeating: 0, count: bias == nil ? 0 : chunks * c)
         let needX = tape.needsGradient(input)
         x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in gamma.withUnsafeBufferPointer { w in
+        withOptionalPointer(mean) { meanPointer in rstd.withUnsafeBufferPointer { rp in
         partialWeight.withUnsafeMutableBufferPointer { pwInout in partialBias.withUnsafeMutableBufferPointer { pbInout in
-            let pw = pwInout, pb = pbInout
+            let (pw, pb) = (pwInout, pbInout)
+            let hasBias = bias != nil
             let body = { (dx: UnsafeMutableBufferPointer<Float>?, accumulate: Bool) in
                 parallelFor(chunks) { chunk in
                     let lo = rows * chunk / chunks, hi = rows * (chunk + 1) / chunks
-                    let dw = pw.baseAddress! + chunk * c, db = pb.baseAddress! + chunk * c
-                    for r in lo..<hi {
-                        let base = r * c
-                        let m = mean?[r] ?? 0, s = rstd[r]
-                        var dnormMean: Float = 0, dnormNormMean: Float = 0
-                        for j in 0..<c {
-                            let norm = (xp[base + j] - m) * s
-                            let dnorm = gp[base + j] * w[j]
-                            dnormMean += dnorm
-                            dnormNormMean += dnorm * norm
-                            dw[j] += gp[base + j] * norm
-                            db[j] += gp[base + j]
-                        }
-                        dnormMean = centred ? dnormMean / Float(c) : 0
-                        dnormNormMean /= Float(c)
-                        guard let dx else { continue }
-                        for j in 0..<c {
-                            let norm = (xp[base + j] - m) * s
-                            let d = (gp[base + j] * w[j] - dnormMean - norm * dnormNormMean) * s
-                            dx[base + j] = accumulate ? dx[base + j] + d : d
-                        }
-                    }
+                    guard lo < hi else { return }
+                    ak_train_norm_backward(
+                        xp.baseAddress! + lo * c, w.baseAddress!, gp.baseAddress! + lo * c,
+                        meanPointer.map { $0 + lo }, rp.baseAddress! + lo,
+                        dx.map { $0.baseAddress! + lo * c }, accumulate ? 1 : 0,
+                        pw.baseAddress! + chunk * c, hasBias ? pb.baseAddress! + chunk * c : nil,
+                        hi - lo, c, centred ? 1 : 0)
                 }
             }
             if needX { tape.withGradient(of: input) { dx, accumulate in body(dx, accumulate) } } else { body(nil, false) }
-        } } } } }
+        } } } } } } }
         tape.withGradient(of: weight) { acc, accumulate in sumChunks(partialWeight, chunks: chunks, width: c, into: acc, accumulate: accumulate) }
         if let bias {
             tape.withGradient(of: bias) { acc, accumulate in sumChunks(partialBias, chunks: chunks, width: c, into: acc, accumulate: accumulate) }

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,22 +10,29 @@ import Darwin
 
 extension Variable {
     /// Softmax over the last axis (rows of `−∞` become zeros, as in `Tensor.softmax`).
+    ///
+    /// Computed by `ak_train_softmax_rows` (a polynomial `exp` within 2 ulp, vectorised), so
+    /// it may differ from `Tensor.softmax` in the last bit or two.
     public func softmax() -> Variable {
-        let y = value.softmax()
+        let x = value
         let n = shape.last ?? 1
+        let rows = n == 0 ? 0 : x.count / n
+        let y = Tensor(uninitializedShape: x.shape) { out in
+            x.withUnsafeBufferPointer { xp in
+                rowRanges(rows: rows, width: n) { range in
+                    ak_train_softmax_rows(xp.baseAddress! + range.lowerBound * n, out.baseAddress! + range.lowerBound * n, range.count, n)
+                }
+            }
+        }
         return tape.record(y, inputs: [self]) { g, tape in
             // forward: yᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)
             // backward: dxᵢ += yᵢ · (gᵢ − Σⱼ gⱼ yⱼ)   (a zero row stays zero)
             tape.withGradient(of: self) { acc, accumulate in
                 y.withUnsafeBufferPointer { yp in g.withUnsafeBufferPointer { gp in
-                    rowParallel(rows: acc.count / Swift.max(n, 1)) { row in
-                        let base = row * n
-                        var dot: Float = 0
-                        for j in 0..<n { dot += gp[base + j] * yp[base + j] }
-                        for j in 0..<n {
-                            let d = yp[base + j] * (gp[base + j] - dot)
-                            acc[base + j] = accumulate ? acc[base + j] + d : d
-                        }
+                    rowRanges(rows: rows, width: n) { range in
+                        let offset = range.lowerBound * n
+                        ak_train_softmax_backward(yp.baseAddress! + offset, gp.baseAddress! + offset, acc.baseAddress! + offset,
+                                                  range.count, n, accumulate ? 1 : 0)
                     }
                 } }
             }
@@ -72,19 +80,18 @@ extension Variable {
         }
         var lse = [Float](repeating: 0, count: rows)
         var rowLoss = [Float](repeating: 0, count: rows)
-        logits.withUnsafeBufferPointer { x in
-            lse.withUnsafeMutableBufferPointer { l in rowLoss.withUnsafeMutableBufferPointer { rl in
-                rowParallel(rows: rows) { r in
-                    let base = r * v
-                    var m = -Float.infinity
-                    for j in 0..<v { m = Swift.max(m, x[base + j]) }
-                    var s: Float = 0
-                    for j in 0..<v { s += expf(x[base + j] - m) }
-                    l[r] = m + logf(s)
-                    if targets[r] != ignoreIndex { rl[r] = l[r] - x[base + targets[r]] }
+        let ids = targets.map { Int64($0) }
+        let ignored = Int64(ignoreIndex ?? Int(Int64.min))
+        logits.withUnsafeBufferPointer { x in ids.withUnsafeBufferPointer { t in
+            lse.withUnsafeMutableBufferPointer { lInout in rowLoss.withUnsafeMutableBufferPointer { rlInout in
+                let (l, rl) = (lInout, rlInout)
+                rowRanges(rows: rows, width: v) { range in
+                    let r0 = range.lowerBound
+                    ak_train_cross_entropy_forward(x.baseAddress! + r0 * v, t.baseAddress! + r0, range.count, v, ignored,
+                                                   l.baseAddress! + r0, rl.baseAddress! + r0)
                 }
             } }
-        }
+        } }
         let counted = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
         let total = rowLoss.reduce(0.0) { $0 + Double($1) }  // fixed order: deterministic
         let loss = Tensor(counted == 0 ? 0 : Float(total / Double(counted)))
@@ -92,25 +99,15 @@ extension Variable {
             // forward: L = (1/N′) Σᵣ lse(xᵣ) − xᵣ[tᵣ]
             let factor = counted == 0 ? 0 : g.scalars[0] / Float(counted)
             tape.withGradient(of: self) { acc, accumulate in
-                logits.withUnsafeBufferPointer { x in
-                    rowParallel(rows: rows) { r in
-                        let base = r * v
-                        let ignored = targets[r] == ignoreIndex
-                        for j in 0..<v {
-                            var d = ignored ? 0 : expf(x[base + j] - lse[r]) * factor
-                            if j == targets[r] && !ignored { d -= factor }
-                            acc[base + j] = accumulate ? acc[base + j] + d : d
-                        }
+                logits.withUnsafeBufferPointer { x in ids.withUnsafeBufferPointer { t in lse.withUnsafeBufferPointer { l in
+                    rowRanges(rows: rows, width: v) { range in
+                        let r0 = range.lowerBound
+                        ak_train_cross_entropy_backward(x.baseAddress! + r0 * v, t.baseAddress! + r0, l.baseAddress! + r0,
+                                                        range.count, v, ignored, factor, acc.baseAddress! + r0 * v, accumulate ? 1 : 0)
                     }
-                }
+                } } }
             }
         }
     }
 }
 
-/// Runs `body(row)` for every row, split into contiguous chunks across threads. Each row is
-/// written by exactly one thread, so results do not depend on the thread count.
-@inline(__always)
-func rowParallel(rows: Int, minimumRows: Int = 16, _ body: (Int) -> Void) {
-    parallelChunks(rows, minimumChunk: minimumRows) { range in for r in range { body(r) } }
-}

@@ -16,6 +16,9 @@ struct Attend: AsyncParsableCommand {
 
 /// Every subcommand, in the order `--help` lists them.
 let attendSubcommands: [any ParsableCommand.Type] = [
+    Train.self,
+    Generate.self,
+    Eval.self,
     Bench.self,
     Explain.self,
     View.self,

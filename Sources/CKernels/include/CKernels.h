@@ -12,5 +12,6 @@
 #include "ak_attention.h"
 #include "ak_attention_backward.h"
 #include "ak_ops.h"
+#include "ak_training.h"
 
 #endif

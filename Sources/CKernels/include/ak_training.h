@@ -1,0 +1,70 @@
+#ifndef AK_TRAINING_H
+#define AK_TRAINING_H
+
+// Row and elementwise kernels of the training step (forward and backward of GELU, LayerNorm,
+// RMSNorm, softmax, cross-entropy; the AdamW update). Each loop is written once as plain C
+// over contiguous rows and compiled twice: for the baseline ISA and, on x86-64, with
+// __attribute__((target("avx2,fma"))) so the compiler vectorises it 8 wide; the entry points
+// pick the variant with ak_cpu_has_simd(). No allocation, no threads: Swift splits rows
+// across threads and every row is written by one thread, so results do not depend on the
+// thread count.
+//
+// Shapes: R rows of width C (the last axis), row-major and contiguous. `accumulate` = 0
+// overwrites the output, 1 adds to it.
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// y = GELU_tanh(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) elementwise over R×C. When
+/// bias != NULL, x is first updated in place, x[r, j] += bias[j]; y == NULL only adds the bias.
+void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows, size_t cols);
+
+/// dx[i] (+)= g[i] · GELU_tanh′(x[i]), n elements.
+void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate);
+
+/// out[j] (+)= Σ_r g[r, j] (bias gradients), g R×C.
+void ak_train_column_sums(const float *g, size_t rows, size_t cols, float *out, int accumulate);
+
+/// LayerNorm (centred != 0) or RMSNorm (centred == 0) of each row:
+/// y = (x − μ)·rstd·w + b, rstd = 1/√(mean((x − μ)²) + ε) (μ = 0 for RMSNorm). b may be NULL.
+/// Saves mean[r] (ignored when centred == 0, may be NULL then) and rstd[r].
+void ak_train_norm_forward(const float *x, const float *w, const float *b, float *y,
+                           float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred);
+
+/// The backward of ak_train_norm_forward for rows [0, rows): with norm = (x − μ)·rstd and
+/// dnorm = g·w, dx (+)= rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm)) (no mean(dnorm)
+/// term for RMSNorm); dw_partial[j] += Σ_r g·norm and, when db_partial != NULL,
+/// db_partial[j] += Σ_r g. dx may be NULL (input needs no gradient).
+void ak_train_norm_backward(const float *x, const float *w, const float *g, const float *mean,
+                            const float *rstd, float *dx, int accumulate, float *dw_partial,
+                            float *db_partial, size_t rows, size_t cols, int centred);
+
+/// Softmax of each row; a row whose maximum is −∞ (fully masked) becomes zeros.
+void ak_train_softmax_rows(const float *x, float *y, size_t rows, size_t cols);
+
+/// dx (+)= y ⊙ (g − Σ_j g_j y_j) per row (the softmax backward from its output y).
+void ak_train_softmax_backward(const float *y, const float *g, float *dx, size_t rows, size_t cols, int accumulate);
+
+/// Cross-entropy forward for rows [0, rows) of logits R×V: lse[r] = log Σ_j exp(x[r, j]) and
+/// loss[r] = lse[r] − x[r, t_r] (0 for rows whose target == ignore).
+void ak_train_cross_entropy_forward(const float *logits, const int64_t *targets, size_t rows, size_t classes,
+                                    int64_t ignore, float *lse, float *loss);
+
+/// dx[r, j] (+)= factor · (exp(x[r, j] − lse[r]) − [j == t_r]) (0 for ignored rows).
+void ak_train_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
+                                     size_t rows, size_t classes, int64_t ignore, float factor,
+                                     float *dx, int accumulate);
+
+/// One AdamW update of n elements (see AdamW.swift for the formula):
+/// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; p −= lr·((m/c₁)/(√(v/c₂) + ε) + λp).
+void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
+                    float lr, float beta1, float beta2, float epsilon,
+                    float correction1, float correction2, float decay);
+
+/// acc[i] += x[i].
+void ak_train_add(float *acc, const float *x, size_t n);
+
+/// Σ x[i]² in double (the global gradient norm), and whether every element is finite.
+double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
+
+#endif

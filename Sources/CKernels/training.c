@@ -1,0 +1,375 @@
+// Training kernels (see ak_training.h). Each body is an always-inline function over plain
+// loops; `AK_VARIANTS` compiles it once for the baseline ISA and once for AVX2+FMA, where the
+// compiler vectorises the loops. Reductions sit under `fp reassociate(on)` so they vectorise
+// too; their order is then fixed by the code, not by the thread count.
+#include "ak_training.h"
+#include "ak_cpu.h"
+#include <math.h>
+#include <string.h>
+
+#define AK_INLINE static inline __attribute__((always_inline))
+
+#if defined(__clang__)
+#define AK_REASSOCIATE _Pragma("clang fp reassociate(on)")
+#else
+#define AK_REASSOCIATE
+#endif
+
+// sqrtf may set errno, which stops the vectoriser; the elementwise builtin does not.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define AK_SQRT(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef AK_SQRT
+#define AK_SQRT(x) sqrtf(x)
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AK_HAS_AVX2_VARIANT 1
+#define AK_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define AK_HAS_AVX2_VARIANT 0
+#endif
+
+// MARK: - Scalar math (inlined into both variants)
+
+/// tanh(x), Eigen's [13/6] rational approximation on [−7.905, 7.905]; |error| ≤ 4e-7.
+AK_INLINE float ak_tanh(float value) {
+    const float clamp = 7.90531110763549805f;
+    float x = value < -clamp ? -clamp : (value > clamp ? clamp : value);
+    float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    float t = x * p / q;
+    return (value < 4e-4f && value > -4e-4f) ? value : t;
+}
+
+/// exp(x) for x ≤ 88: 2ⁿ·exp(r) with n = round(x·log₂e), r = x − n·ln2 split in two
+/// constants (Cephes `expf`), a degree-6 polynomial for exp(r); relative error ≤ 2 ulp.
+/// Arguments below −87.3 (including −∞) give exactly 0, so masked scores contribute nothing.
+AK_INLINE float ak_exp(float x) {
+    const float low = -87.3365f;
+    float clamped = x < low ? low : (x > 88.0f ? 88.0f : x);
+    float fn = floorf(clamped * 1.44269504088896341f + 0.5f);
+    float r = clamped - fn * 0.693359375f + fn * 2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    int32_t bits = ((int32_t)fn + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < low ? 0.0f : p * scale;
+}
+
+#define AK_SQRT_2_OVER_PI 0.79788456080286536f
+#define AK_GELU_C 0.044715f
+
+AK_INLINE float ak_gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x)));
+}
+
+/// d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): ½(1 + t) + ½x(1 − t²)·u′.
+AK_INLINE float ak_gelu_tanh_derivative(float x) {
+    float t = ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
+}
+
+/// max over n ≥ 1 elements, with eight running maxima so the loop vectorises.
+AK_INLINE float ak_row_max(const float *x, size_t n) {
+    float m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+    for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+    float best = m[0];
+    for (int k = 1; k < 8; k++) best = m[k] > best ? m[k] : best;
+    return best;
+}
+
+// MARK: - Bodies
+
+AK_INLINE void bias_gelu_body(float *restrict x, const float *restrict bias, float *restrict y, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * cols, *yr = y ? y + r * cols : NULL;
+        if (bias)
+            for (size_t j = 0; j < cols; j++) xr[j] += bias[j];
+        if (y)
+            for (size_t j = 0; j < cols; j++) yr[j] = ak_gelu_tanh(xr[j]);
+    }
+}
+
+AK_INLINE void gelu_backward_body(const float *restrict x, const float *restrict g, float *restrict dx, size_t n, int accumulate) {
+    if (accumulate)
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * ak_gelu_tanh_derivative(x[i]);
+    else
+        for (size_t i = 0; i < n; i++) dx[i] = g[i] * ak_gelu_tanh_derivative(x[i]);
+}
+
+AK_INLINE void column_sums_body(const float *restrict g, size_t rows, size_t cols, float *restrict out, int accumulate) {
+    if (!accumulate)
+        for (size_t j = 0; j < cols; j++) out[j] = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) out[j] += g[r * cols + j];
+}
+
+AK_INLINE void norm_forward_body(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict y,
+                                 float *restrict mean, float *restrict rstd, size_t rows, size_t cols, float epsilon, int centred) {
+    AK_REASSOCIATE
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = 0;
+        if (centred) {
+            for (size_t j = 0; j < cols; j++) m += xr[j];
+            m /= (float)cols;
+            mean[r] = m;
+        }
+        float variance = 0;
+        for (size_t j = 0; j < cols; j++) { float d = xr[j] - m; variance += d * d; }
+        float s = 1.0f / sqrtf(variance / (float)cols + epsilon);
+        rstd[r] = s;
+        if (b)
+            for (size_t j = 0; j < cols; j++) yr[j] = (xr[j] - m) * s * w[j] + b[j];
+        else
+            for (size_t j = 0; j < cols; j++) yr[j] = (xr[j] - m) * s * w[j];
+    }
+}
+
+AK_INLINE void norm_backward_body(const float *restrict x, const float *restrict w, const float *restrict g,
+                                  const float *restrict mean, const float *restrict rstd, float *restrict dx, int accumulate,
+                                  float *restrict dw, float *restrict db, size_t rows, size_t cols, int centred) {
+    AK_REASSOCIATE
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *gr = g + r * cols;
+        float m = centred ? mean[r] : 0.0f, s = rstd[r];
+        float dnormMean = 0, dnormNormMean = 0;
+        for (size_t j = 0; j < cols; j++) {
+            float norm = (xr[j] - m) * s;
+            float dnorm = gr[j] * w[j];
+            dnormMean += dnorm;
+            dnormNormMean += dnorm * norm;
+            dw[j] += gr[j] * norm;
+        }
+        if (db)
+            for (size_t j = 0; j < cols; j++) db[j] += gr[j];
+        dnormMean = centred ? dnormMean / (float)cols : 0.0f;
+        dnormNormMean /= (float)cols;
+        if (!dx) continue;
+        float *dxr = dx + r * cols;
+        if (accumulate)
+            for (size_t j = 0; j < cols; j++) dxr[j] += (gr[j] * w[j] - dnormMean - (xr[j] - m) * s * dnormNormMean) * s;
+        else
+            for (size_t j = 0; j < cols; j++) dxr[j] = (gr[j] * w[j] - dnormMean - (xr[j] - m) * s * dnormNormMean) * s;
+    }
+}
+
+AK_INLINE void softmax_body(const float *restrict x, float *restrict y, size_t rows, size_t cols) {
+    AK_REASSOCIATE
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = ak_row_max(xr, cols);
+        if (m == -INFINITY) {  // every key masked: the row attends nothing
+            for (size_t j = 0; j < cols; j++) yr[j] = 0;
+            continue;
+        }
+        float sum = 0;
+        for (size_t j = 0; j < cols; j++) { float e = ak_exp(xr[j] - m); yr[j] = e; sum += e; }
+        float inverse = 1.0f / sum;
+        for (size_t j = 0; j < cols; j++) yr[j] *= inverse;
+    }
+}
+
+AK_INLINE void softmax_backward_body(const float *restrict y, const float *restrict g, float *restrict dx, size_t rows, size_t cols, int accumulate) {
+    AK_REASSOCIATE
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *gr = g + r * cols;
+        float *dxr = dx + r * cols;
+        float dot = 0;
+        for (size_t j = 0; j < cols; j++) dot += gr[j] * yr[j];
+        if (accumulate)
+            for (size_t j = 0; j < cols; j++) dxr[j] += yr[j] * (gr[j] - dot);
+        else
+            for (size_t j = 0; j < cols; j++) dxr[j] = yr[j] * (gr[j] - dot);
+    }
+}
+
+AK_INLINE void cross_entropy_forward_body(const float *restrict logits, const int64_t *restrict targets, size_t rows, size_t classes,
+                                          int64_t ignore, float *restrict lse, float *restrict loss) {
+    AK_REASSOCIATE
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = logits + r * classes;
+        float m = ak_row_max(xr, classes);
+        float sum = 0;
+        for (size_t j = 0; j < classes; j++) sum += ak_exp(xr[j] - m);
+        lse[r] = m + logf(sum);
+        loss[r] = targets[r] == ignore ? 0.0f : lse[r] - xr[targets[r]];
+    }
+}
+
+AK_INLINE void cross_entropy_backward_body(const float *restrict logits, const int64_t *restrict targets, const float *restrict lse,
+                                           size_t rows, size_t classes, int64_t ignore, float factor, float *restrict dx, int accumulate) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = logits + r * classes;
+        float *dxr = dx + r * classes;
+        int ignored = targets[r] == ignore;
+        float f = ignored ? 0.0f : factor, l = lse[r];
+        if (accumulate)
+            for (size_t j = 0; j < classes; j++) dxr[j] += f * ak_exp(xr[j] - l);
+        else
+            for (size_t j = 0; j < classes; j++) dxr[j] = f * ak_exp(xr[j] - l);
+        if (!ignored) dxr[targets[r]] -= factor;
+    }
+}
+
+AK_INLINE void adamw_body(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                          float lr, float beta1, float beta2, float epsilon, float correction1, float correction2, float decay) {
+    float inverse1 = 1.0f / correction1, inverse2 = 1.0f / correction2;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+        float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr * ((mi * inverse1) / (AK_SQRT(vi * inverse2) + epsilon) + decay * p[i]);
+    }
+}
+
+AK_INLINE void add_body(float *restrict acc, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) acc[i] += x[i];
+}
+
+AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_finite) {
+    AK_REASSOCIATE
+    double total = 0;
+    float bad = 0;  // x − x is 0 for finite x and NaN for NaN or ±∞
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i];
+        total += d * d;
+        bad += x[i] - x[i];
+    }
+    *all_finite = bad == 0.0f;
+    return total;
+}
+
+// MARK: - Variants and dispatch
+
+#if AK_HAS_AVX2_VARIANT
+#define AK_DISPATCH(name, ...)                       \
+    do {                                             \
+        if (ak_cpu_has_simd()) { name##_avx2(__VA_ARGS__); return; } \
+        name##_base(__VA_ARGS__);                    \
+    } while (0)
+#define AK_DISPATCH_RETURN(name, ...) return ak_cpu_has_simd() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__)
+#define AK_VARIANTS(ret, name, params, args)        \
+    static ret name##_base params { return name##_body args; } \
+    AK_AVX2 static ret name##_avx2 params { return name##_body args; }
+#define AK_VOID_VARIANTS(name, params, args)        \
+    static void name##_base params { name##_body args; } \
+    AK_AVX2 static void name##_avx2 params { name##_body args; }
+#else
+#define AK_DISPATCH(name, ...) name##_base(__VA_ARGS__)
+#define AK_DISPATCH_RETURN(name, ...) return name##_base(__VA_ARGS__)
+#define AK_VARIANTS(ret, name, params, args) \
+    static ret name##_base params { return name##_body args; }
+#define AK_VOID_VARIANTS(name, params, args) \
+    static void name##_base params { name##_body args; }
+#endif
+
+AK_VOID_VARIANTS(bias_gelu, (float *x, const float *bias, float *y, size_t rows, size_t cols), (x, bias, y, rows, cols))
+AK_VOID_VARIANTS(gelu_backward, (const float *x, const float *g, float *dx, size_t n, int accumulate), (x, g, dx, n, accumulate))
+AK_VOID_VARIANTS(column_sums, (const float *g, size_t rows, size_t cols, float *out, int accumulate), (g, rows, cols, out, accumulate))
+AK_VOID_VARIANTS(norm_forward,
+            (const float *x, const float *w, const float *b, float *y, float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred),
+            (x, w, b, y, mean, rstd, rows, cols, epsilon, centred))
+AK_VOID_VARIANTS(norm_backward,
+            (const float *x, const float *w, const float *g, const float *mean, const float *rstd, float *dx, int accumulate,
+             float *dw, float *db, size_t rows, size_t cols, int centred),
+            (x, w, g, mean, rstd, dx, accumulate, dw, db, rows, cols, centred))
+AK_VOID_VARIANTS(softmax, (const float *x, float *y, size_t rows, size_t cols), (x, y, rows, cols))
+AK_VOID_VARIANTS(softmax_backward, (const float *y, const float *g, float *dx, size_t rows, size_t cols, int accumulate),
+            (y, g, dx, rows, cols, accumulate))
+AK_VOID_VARIANTS(cross_entropy_forward,
+            (const float *logits, const int64_t *targets, size_t rows, size_t classes, int64_t ignore, float *lse, float *loss),
+            (logits, targets, rows, classes, ignore, lse, loss))
+AK_VOID_VARIANTS(cross_entropy_backward,
+            (const float *logits, const int64_t *targets, const float *lse, size_t rows, size_t classes, int64_t ignore, float factor,
+             float *dx, int accumulate),
+            (logits, targets, lse, rows, classes, ignore, factor, dx, accumulate))
+AK_VOID_VARIANTS(adamw,
+            (float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float epsilon,
+             float correction1, float correction2, float decay),
+            (p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay))
+AK_VOID_VARIANTS(add, (float *acc, const float *x, size_t n), (acc, x, n))
+AK_VARIANTS(double, sum_squares, (const float *x, size_t n, int *all_finite), (x, n, all_finite))
+
+void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows, size_t cols) {
+    AK_DISPATCH(bias_gelu, x, bias, y, rows, cols);
+}
+
+void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate) {
+    AK_DISPATCH(gelu_backward, x, g, dx, n, accumulate);
+}
+
+void ak_train_column_sums(const float *g, size_t rows, size_t cols, float *out, int accumulate) {
+    AK_DISPATCH(column_sums, g, rows, cols, out, accumulate);
+}
+
+void ak_train_norm_forward(const float *x, const float *w, const float *b, float *y,
+                           float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred) {
+    AK_DISPATCH(norm_forward, x, w, b, y, mean, rstd, rows, cols, epsilon, centred);
+}
+
+void ak_train_norm_backward(const float *x, const float *w, const float *g, const float *mean,
+                            const float *rstd, float *dx, int accumulate, float *dw_partial,
+                            float *db_partial, size_t rows, size_t cols, int centred) {
+    AK_DISPATCH(norm_backward, x, w, g, mean, rstd, dx, accumulate, dw_partial, db_partial, rows, cols, centred);
+}
+
+void ak_train_softmax_rows(const float *x, float *y, size_t rows, size_t cols) {
+    AK_DISPATCH(softmax, x, y, rows, cols);
+}
+
+void ak_train_softmax_backward(const float *y, const float *g, float *dx, size_t rows, size_t cols, int accumulate) {
+    AK_DISPATCH(softmax_backward, y, g, dx, rows, cols, accumulate);
+}
+
+void ak_train_cross_entropy_forward(const float *logits, const int64_t *targets, size_t rows, size_t classes,
+                                    int64_t ignore, float *lse, float *loss) {
+    AK_DISPATCH(cross_entropy_forward, logits, targets, rows, classes, ignore, lse, loss);
+}
+
+void ak_train_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
+                                     size_t rows, size_t classes, int64_t ignore, float factor,
+                                     float *dx, int accumulate) {
+    AK_DISPATCH(cross_entropy_backward, logits, targets, lse, rows, classes, ignore, factor, dx, accumulate);
+}
+
+void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
+                    float lr, float beta1, float beta2, float epsilon,
+                    float correction1, float correction2, float decay) {
+    AK_DISPATCH(adamw, p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay);
+}
+
+void ak_train_add(float *acc, const float *x, size_t n) {
+    AK_DISPATCH(add, acc, x, n);
+}
+
+double ak_train_sum_squares(const float *x, size_t n, int *all_finite) {
+    AK_DISPATCH_RETURN(sum_squares, x, n, all_finite);
+}
