@@ -15,7 +15,7 @@ public enum VizError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownFocus(token: String, tokens: [String])
     /// `--model DIR` does not exist or is not a folder.
     case modelDirectoryMissing(path: String)
-    /// `--model DIR` exists but no adapter in this build can read it.
+    /// `--model DIR` exists but no adapter in this build can read it, or its files are invalid.
     case unsupportedModel(path: String, detail: String)
     /// `--layer` or `--head` is out of range (both 1-based, as printed).
     case indexOutOfRange(name: String, value: Int, count: Int)
@@ -44,7 +44,7 @@ public enum VizError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .modelDirectoryMissing(path):
             return "model directory not found: \(path)"
         case let .unsupportedModel(path, detail):
-            return "no model support yet for \(path): \(detail)"
+            return "cannot use the model at \(path): \(detail)"
         case let .indexOutOfRange(name, value, count):
             return "--\(name) \(value) is out of range: the model has \(count) \(name)s, numbered 1–\(count)."
         case let .unknownOutputExtension(path):

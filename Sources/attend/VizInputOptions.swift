@@ -2,9 +2,9 @@ import ArgumentParser
 import AttentionViz
 import Foundation
 
-/// Model folders `--model DIR` can read, one loader per model family. A TinyLLM or BERT
-/// adapter adds its loader here (see `AttentionSourceLoader`).
-let attendModelLoaders: [any AttentionSourceLoader] = []
+/// Model folders `--model DIR` can read, one loader per model family. A BERT adapter adds
+/// its loader here (see `AttentionSourceLoader`).
+let attendModelLoaders: [any AttentionSourceLoader] = [TinyLLMSourceLoader()]
 
 /// The input options `attend explain` and `attend view` share: the text, the model and how
 /// strict to be about the text.
@@ -15,7 +15,7 @@ struct VizInputOptions: ParsableArguments {
     @Option(name: .customLong("file"), help: ArgumentHelp("Read the text from a file ('-' for standard input); bytes are kept as they are.", valueName: "path"))
     var file: String?
 
-    @Option(help: ArgumentHelp("A model folder. Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A TinyLLM run folder or .safetensors file, or 'tinyllm' for the bundled model. Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
     var model: String?
 
     @Option(help: ArgumentHelp("Toy model tokens: 'words' (as in the seeds) or 'bytes' (as a byte-level model sees text; adds the word-level view).", valueName: "words|bytes"))
@@ -52,16 +52,20 @@ struct VizInputOptions: ParsableArguments {
     func makeSource() throws -> (source: any AttentionSource, title: String) {
         let bytes = try bytes()
         let title = TextSegmentation.label(bytes.prefix(200)) + (bytes.count > 200 ? "…" : "")
+        if model == "tinyllm" {
+            return (try TinyLLMSourceLoader().loadBundled(bytes: bytes, truncate: truncate), title)
+        }
         if let model {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory),
+                  isDirectory.boolValue || model.hasSuffix(".safetensors") else {
                 throw VizError.modelDirectoryMissing(path: model)
             }
             guard let loader = attendModelLoaders.first(where: { $0.recognizes(directory: model) }) else {
                 let known = attendModelLoaders.map(\.name)
-                throw VizError.unsupportedModel(path: model, detail: known.isEmpty
-                    ? "this build has no model adapter yet (the TinyLLM adapter plugs in through AttentionSourceLoader); run without --model for the toy model"
-                    : "it is not a \(known.joined(separator: " or ")) model folder")
+                throw VizError.unsupportedModel(path: model, detail:
+                    "it is not a \(known.joined(separator: " or ")) model folder (no model.safetensors or checkpoint.safetensors); "
+                    + "train one with `attend train`, or run without --model for the toy model")
             }
             return (try loader.load(directory: model, bytes: bytes, truncate: truncate), title)
         }

@@ -95,7 +95,7 @@ import Testing
         (["explain", Array(repeating: "word", count: 70).joined(separator: " ")], "would be cut"),
         (["explain", "The cat", "--focus", "dog"], "no token 'dog' to focus on"),
         (["explain", "--model", "/nonexistent/model"], "model directory not found"),
-        (["explain", "--model", "/tmp"], "no model support yet"),
+        (["explain", "--model", "/tmp"], "cannot use the model at /tmp: it is not a TinyLLM model folder"),
         (["explain", "The cat", "--layer", "9"], "--layer 9 is out of range"),
         (["explain", "The cat", "--head", "0"], "--head 0 is out of range"),
         (["explain", "--example", "dog"], "Valid names: it-cat"),
