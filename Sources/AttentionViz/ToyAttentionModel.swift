@@ -89,7 +89,7 @@ public struct ToyAttentionModel: AttentionSource {
 
     public var modelDescription: String {
         let c = configuration
-        return "toy model (random weights, seed \(c.seed)): \(c.layers) layers × \(c.heads) heads, "
+        return "toy model (random weights, seed \(c.seed)): \(c.layers) layer\(c.layers == 1 ? "" : "s") × \(c.heads) heads, "
             + "d_model = \(c.modelSize), d_k = \(c.modelSize / c.heads), \(c.tokenization.rawValue) as tokens"
     }
 

@@ -23,6 +23,7 @@ public enum HowAreYouExample {
             "The document's softmax row for \"How\" is illustrative: \(NumberFormat.vector(documentWeights, decimals: 1))",
             "(\"How\" pays 30% to \"you\" and \"doing\"). Below, the same five tokens through a real (random, seeded)",
             "layer; its row for \"How\" is " + NumberFormat.vector(row(weights, 0)) + ".",
+            "",
         ]
         lines += ExplainReport.render(model, options: options).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }

@@ -7,21 +7,24 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk a sentence through self-attention step by step, with real numbers.",
         discussion: """
-            Prints what the seed documents describe, computed by the library's kernels: the tokens,
-            the embeddings X, Q = X·W_Q, K = X·W_K, V = X·W_V, the raw scores Q·Kᵀ, the scaling by √d_k
-            (and why), the softmax weights as a heatmap, the output Z = A·V, then every head, the
-            concatenation and W^O. Without --model a small seeded random model is used.
+            Prints what the seed documents describe, computed by the library's kernels: the tokens, \
+            the embeddings X, Q = X·W_Q, K = X·W_K, V = X·W_V, the raw scores Q·Kᵀ, the scaling by √d_k \
+            (and why), the softmax weights as a heatmap, the output Z = A·V, then every head, the \
+            concatenation and W^O. Without --model a small seeded random model is used, and the output says so.
+
+            --focus TOKEN follows one token (WORD, WORD#2 for a repeat, #N for the N-th token): its \
+            score row, its weights as percentages and its new vector written out as a weighted sum.
+
+            Heatmaps use 24-bit colour on a terminal and ASCII shades otherwise (or with NO_COLOR \
+            set); wide matrices are cut to the terminal width with a note.
 
             Examples:
               attend explain "The cat sat on the mat" --focus sat
-              attend explain --example it-cat          (seed 000: q_it · k_cat = 0.85)
+              attend explain --example it-cat
               attend explain --list-examples
               attend explain "How are you doing?" --json > steps.json
               attend explain "naïve café" --tokens bytes --focus café
-
-            --focus TOKEN follows one token (WORD, WORD#2 for a repeat, #N for the N-th token):
-            its score row, its weights as percentages and its new vector as a weighted sum.
-            Heatmaps use 24-bit colour on a terminal, ASCII shades otherwise or when NO_COLOR is set.
+              attend explain --model runs/tiny "The cat" --layer 2 --head 1
             """)
 
     @OptionGroup var input: VizInputOptions

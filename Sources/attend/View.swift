@@ -7,16 +7,19 @@ struct View: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write attention views to a standalone HTML page or an SVG heatmap.",
         discussion: """
-            --out FILE.html writes one self-contained page (no network: style, script and data are
-            inline) with a head view in the manner of BertViz (tokens in two columns, line opacity =
-            weight, hover or Tab to a token to isolate it, layer and head selection, one colour per
-            head) and a model view (every layer × head as a small heatmap; click or Enter enlarges).
-            --out FILE.svg writes one layer/head heatmap with labels (--layer, --head), for papers.
+            --out FILE.html writes one self-contained page (no network: style, script and data are \
+            inline) with a head view in the manner of BertViz (tokens in two columns, line opacity = \
+            weight, hover or Tab to a token to isolate it, Enter pins it, layer and head selection, \
+            one colour per head) and a model view (every layer × head as a small heatmap; click or \
+            Enter enlarges it, with a table of its weights for screen readers).
+
+            --out FILE.svg writes one layer/head heatmap with labels (--layer, --head), for papers and slides.
 
             Examples:
               attend view "The cat sat on the mat" --out attention.html
               attend view "The cat sat on the mat" --out sat.svg --layer 1 --head 2
-              attend view "naïve café" --tokens bytes --out bytes.html   (adds a word-level switch)
+              attend view "naïve café" --tokens bytes --out bytes.html
+              attend view --model runs/tiny "The cat" --out tiny.html
             """)
 
     @OptionGroup var input: VizInputOptions
