@@ -132,7 +132,8 @@ public struct ExplainReport {
 
     func dotProductLine(_ q: Tensor, _ k: Tensor, _ i: Int, _ j: Int, result: Float) -> String {
         let n = q.shape[1]
-        var terms = (0..<min(n, 6)).map { "\(NumberFormat.fixed(q[i, $0]))×\(NumberFormat.fixed(k[j, $0]))" }
+        func factor(_ v: Float) -> String { v < 0 ? "(\(NumberFormat.fixed(v)))" : NumberFormat.fixed(v) }
+        var terms = (0..<min(n, 6)).map { "\(factor(q[i, $0]))×\(factor(k[j, $0]))" }
         if n > 6 { terms.append("…") }
         return "e.g. S[\(tokens[i]), \(tokens[j])] = " + terms.joined(separator: " + ") + " = " + NumberFormat.fixed(result)
     }
