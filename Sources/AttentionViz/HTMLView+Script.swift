@@ -107,6 +107,20 @@ extension HTMLView {
             g.classList.toggle('active', !!(state.active && state.active.side === side && state.active.index === i));
             g.classList.toggle('pinned', !!(state.pinned && state.pinned.side === side && state.pinned.index === i));
           });
+          // As in BertViz, the tokens on the other side are shaded by how much weight they get.
+          document.querySelectorAll('.tok rect').forEach(r => { r.style.fill = ''; });
+          if (focus) {
+            const other = document.getElementById((focus.side === 'left' ? 'right' : 'left') + '-tokens');
+            other.querySelectorAll('.tok').forEach(g => {
+              const k = +g.dataset.index;
+              let w = 0;
+              for (const h of heads) {
+                const a = matrix(state.layer, h);
+                w = Math.max(w, focus.side === 'left' ? a[focus.index][k] : a[k][focus.index]);
+              }
+              g.querySelector('rect').style.fill = `rgba(31, 111, 235, ${(0.55 * w).toFixed(3)})`;
+            });
+          }
           describe(focus);
         }
         function describe(focus) {
@@ -213,6 +227,7 @@ extension HTMLView {
           checks.hoverIsolates = hovered > 0 && (hovered < before || labels().length === 1);
           checks.hoverLinesFromOneToken = [...linesGroup.querySelectorAll('line')].every(x => x.getAttribute('y1') === String(15));
           checks.liveTextMentionsToken = document.getElementById('live').textContent.indexOf(labels()[0]) >= 0;
+          checks.keysShadedByWeight = [...document.querySelectorAll('#right-tokens .tok rect')].some(r => r.style.fill !== '');
           first.dispatchEvent(new MouseEvent('mouseleave'));
           checks.leaveRestores = visibleLines() === before;
           first.focus();

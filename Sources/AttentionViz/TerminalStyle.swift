@@ -18,7 +18,8 @@ public struct TerminalStyle: Sendable, Equatable {
     }
 
     /// Colour when `mode` is `.always`, or `.auto` with standard output a terminal, `NO_COLOR`
-    /// unset or empty (https://no-color.org) and `TERM` not `dumb`. Width from `COLUMNS`, else 100.
+    /// unset or empty (https://no-color.org) and `TERM` not `dumb`. Width from `--width`, `COLUMNS`,
+    /// the terminal itself, else 100.
     public static func resolve(
         mode: ColorMode, environment: [String: String] = ProcessInfo.processInfo.environment,
         standardOutputIsTerminal: Bool = isatty(1) == 1, width: Int? = nil
@@ -31,8 +32,16 @@ public struct TerminalStyle: Sendable, Equatable {
             let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
             color = standardOutputIsTerminal && !noColor && environment["TERM"] != "dumb"
         }
-        let columns = width ?? environment["COLUMNS"].flatMap(Int.init) ?? 100
+        let columns = width ?? environment["COLUMNS"].flatMap(Int.init)
+            ?? (standardOutputIsTerminal ? terminalColumns() : nil) ?? 100
         return TerminalStyle(color: color, width: columns)
+    }
+
+    /// The width of the terminal on standard output (shells rarely export `COLUMNS`).
+    static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 }
 

@@ -69,11 +69,13 @@ struct TableLayout {
         var notes: [String] = []
         let pad = String(repeating: " ", count: indent)
         if shownColumns.count < columnCount {
-            notes.append(pad + "(columns \(shownColumns.count + 1)–\(columnCount) of \(columnCount) not shown: "
+            let hidden = shownColumns.count + 1 == columnCount ? "column \(columnCount)" : "columns \(shownColumns.count + 1)–\(columnCount)"
+            notes.append(pad + "(\(hidden) of \(columnCount) not shown: "
                 + "the terminal is \(style.width) columns wide; see --json or attend view)")
         }
         if shownRows.count < rowLabels.count {
-            notes.append(pad + "(rows \(shownRows.count + 1)–\(rowLabels.count) of \(rowLabels.count) not shown; see --json or attend view)")
+            let hidden = shownRows.count + 1 == rowLabels.count ? "row \(rowLabels.count)" : "rows \(shownRows.count + 1)–\(rowLabels.count)"
+            notes.append(pad + "(\(hidden) of \(rowLabels.count) not shown; see --json or attend view)")
         }
         self.notes = notes
     }
