@@ -63,9 +63,17 @@ public struct ExplainReport {
         if let grouping = source.wordGrouping { addWordView(grouping) }
     }
 
+    /// Steps 2–8 for the chosen layer, walking through the chosen head.
     mutating func walkThrough(_ s: AttentionSteps) {
-        let h = options.head
-        let dk = s.headSize
+        addInputsAndProjections(s)
+        addScores(s)
+        addWeightsAndOutput(s)
+        addMultiHead(s)
+    }
+
+    /// Steps 2–3: X, and Q, K, V for the chosen head's columns.
+    mutating func addInputsAndProjections(_ s: AttentionSteps) {
+        let h = options.head, dk = s.headSize
         let columns = h * dk..<(h + 1) * dk
         heading(2, "Embeddings X  [\(s.tokenCount) × \(s.modelSize)]: one row per token (\(layerName))")
         if options.layer > 0 { add("  The input to this layer is the previous layer's X plus its output (a residual connection).") }
@@ -79,6 +87,11 @@ public struct ExplainReport {
             add(table(tensor, columns: TerminalTable.featureLabels(dk, prefix: letter)))
         }
 
+    }
+
+    /// Steps 4–5: the raw scores with one dot product written out, then the scaling and why.
+    mutating func addScores(_ s: AttentionSteps) {
+        let h = options.head, dk = s.headSize
         let (i, j) = examplePair(s)
         heading(4, "Raw scores S = Q·Kᵀ  [\(s.tokenCount) × \(s.tokenCount)]: S[i, j] = q(i) · k(j)")
         add("  " + dotProductLine(s.headQueries[h], s.headKeys[h], i, j, result: s.scores[h][i, j]))
@@ -89,13 +102,20 @@ public struct ExplainReport {
         add("  Why: if q and k have independent entries of variance 1, q·k is a sum of d_k terms and has")
         add("  variance d_k; dividing by √d_k brings it back to about 1. Unscaled, large scores push the")
         add("  softmax to one-hot (one weight ≈ 1), whose gradients vanish, and training stalls.")
-        let unscaledPeak = meanRowMaximum(s.scores[h].softmax())
+        let t = s.tokenCount
+        let unscaled = attentionWeights(queries: s.headQueries[h].reshaped([1, 1, t, dk]), keys: s.headKeys[h].reshaped([1, 1, t, dk]),
+                                        scale: 1, mask: s.isCausal ? .causal : .none)
+        let unscaledPeak = meanRowMaximum(unscaled.reshaped([t, t]))
         add("  Here: scores spread (std) \(NumberFormat.fixed(standardDeviation(s.scores[h]))) → \(NumberFormat.fixed(standardDeviation(s.scaledScores[h])))"
             + "; the largest weight in a row averages \(NumberFormat.fixed(meanRowMaximum(s.weights[h])))"
             + " scaled vs \(NumberFormat.fixed(unscaledPeak)) unscaled.")
         if s.isCausal { add("  A causal mask sets Ŝ[i, j] = −∞ for j > i: a token cannot look ahead.") }
         add(table(s.scaledScores[h], columns: tokens))
+    }
 
+    /// Steps 6–7: the softmax heatmap and Z = A·V.
+    mutating func addWeightsAndOutput(_ s: AttentionSteps) {
+        let h = options.head, dk = s.headSize
         heading(6, "Softmax: A = softmax(Ŝ), row by row (each row sums to 1)")
         add("  A[i, j] = exp(Ŝ[i, j]) / Σₖ exp(Ŝ[i, k]): how much token i attends to token j (\(headName)).")
         add(heatmap(s.weights[h]))
@@ -106,7 +126,11 @@ public struct ExplainReport {
             ? "  (the fused kernel, tiled with an online softmax, gives bit-identical Z on this input)"
             : "  (the fused kernel, tiled with an online softmax, agrees with this Z to within "
                 + "\(shortScientific(s.fusedKernelDifference)) on this input)")
+    }
 
+    /// Step 8: every other head's heatmap, the concatenation and W^O.
+    mutating func addMultiHead(_ s: AttentionSteps) {
+        let h = options.head, dk = s.headSize
         heading(8, "Multi-head: \(s.headCount) heads side by side, concatenated, then projected by W^O")
         for other in 0..<s.headCount where other != h {
             add("  Head \(other + 1): A = softmax(Q\(subscriptDigits(other + 1))·K\(subscriptDigits(other + 1))ᵀ / √d_k)")

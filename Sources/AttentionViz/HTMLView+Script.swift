@@ -7,7 +7,9 @@ extension HTMLView {
         const DATA = JSON.parse(document.getElementById('attention-data').textContent);
         const SVG = 'http://www.w3.org/2000/svg';
         const state = { layer: 0, heads: new Set([0]), level: 'tokens', active: null, pinned: null, detail: null };
-        if (DATA.heads > 1) { for (let h = 0; h < DATA.heads; h++) state.heads.add(h); }
+        // All heads at once, as BertViz, unless that means too many lines to draw smoothly.
+        const tokenCount = DATA.tokens.length;
+        if (DATA.heads > 1 && tokenCount * tokenCount * DATA.heads <= 40000) { for (let h = 0; h < DATA.heads; h++) state.heads.add(h); }
         const headColor = h => `hsl(${Math.round(h * 360 / DATA.heads + 210) % 360}, 70%, 42%)`;
         function heatColor(v) {
           const stops = [[247, 251, 255], [107, 174, 214], [8, 48, 107]];
