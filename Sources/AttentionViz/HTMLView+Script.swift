@@ -77,6 +77,14 @@ extension HTMLView {
               g.addEventListener('keydown', e => {
                 if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); togglePin(side, i); }
                 if (e.key === 'Escape') { state.pinned = null; setActive(null); }
+                // Arrows move between tokens (up/down) and between the two columns (left/right).
+                const moves = { ArrowUp: [side, i - 1], ArrowDown: [side, i + 1], ArrowLeft: ['left', i], ArrowRight: ['right', i] };
+                const target = moves[e.key];
+                if (target) {
+                  e.preventDefault();
+                  const next = document.querySelector(`#${target[0]}-tokens .tok[data-index="${target[1]}"]`);
+                  if (next) next.focus();
+                }
               });
             });
           }
@@ -242,6 +250,11 @@ extension HTMLView {
           checks.enterPins = visibleLines() === hovered && first.classList.contains('pinned');
           first.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
           checks.escapeClears = visibleLines() === before;
+          first.focus();
+          first.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+          checks.arrowMovesFocus = labels().length === 1 || document.activeElement === document.querySelector('#left-tokens .tok[data-index="1"]');
+          if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+          state.active = null; drawLines();
           const cells = grid.querySelectorAll('button');
           checks.gridHasEveryHead = cells.length === DATA.layers * DATA.heads;
           const canvas = cells[0].querySelector('canvas');

@@ -95,7 +95,8 @@ public enum HTMLView {
               <fieldset id="head-boxes"><legend>Heads</legend></fieldset>
             </div>
             <p class="hint" id="head-view-hint">Left: each token as a query. Right: each token as a key. A line's opacity is the
-            attention weight. Hover or focus (Tab) a token to isolate its attention; Enter pins it; Escape clears.</p>
+            attention weight. Hover or focus (Tab) a token to isolate its attention; arrows move between tokens; Enter pins;
+            Escape clears.</p>
             <svg id="head-svg" role="group" aria-describedby="head-view-hint" aria-label="Head view: attention lines between tokens">
             <g id="lines"></g><g id="left-tokens"></g><g id="right-tokens"></g></svg>
             <p id="live" class="summary" aria-live="polite"></p>
