@@ -7,7 +7,7 @@ struct Attend: AsyncParsableCommand {
         commandName: "attend",
         abstract: "Self-attention in Swift: train, generate, explain, view, embed and benchmark.",
         discussion: """
-            Every subcommand has its own --help. Colour follows the terminal and NO_COLOR.
+            Every subcommand has its own --help. Colour follows the terminal and NO_COLOR. \
             Set ATTEND_THREADS to limit the worker threads, ATTEND_NO_SIMD=1 to force the portable kernels.
             """,
         subcommands: attendSubcommands

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark the kernels (build with -c release).",
         discussion: """
-            `attend bench` runs `attend bench kernels`: attention (reference vs fused), GEMM and a
+            `attend bench` runs `attend bench kernels`: attention (reference vs fused), GEMM and a \
             long-sequence line, timed in one run. See `attend bench kernels --help` for options.
             """,
         subcommands: benchSubcommands,

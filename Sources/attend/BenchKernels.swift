@@ -18,12 +18,12 @@ struct BenchKernels: ParsableCommand {
         commandName: "kernels",
         abstract: "Time attention (reference vs fused), GEMM and a 65 536-token line.",
         discussion: """
-            Attention lines: B=1, H=8, D=64, N in {128, 512, 1024, 2048, 4096}, causal and not, plus a
-            D=128 and a grouped-query (Hq=8, Hkv=2) case, each through the reference and the fused
-            implementation of scaledDotProductAttention. GFLOP/s counts 4·B·H·N²·D (half when causal).
-            +MiB is the measured peak resident memory above the level before the call (Linux only).
-            GEMM lines time MatrixMultiply.gemm on preallocated matrices. The long line runs the fused
-            path once at N=65536 (the reference would need 137 GB for its scores).
+            Attention lines: B=1, H=8, D=64, N in {128, 512, 1024, 2048, 4096}, causal and not, plus a \
+            D=128 and a grouped-query (Hq=8, Hkv=2) case, each through the reference and the fused \
+            implementation of scaledDotProductAttention. GFLOP/s counts 4·B·H·N²·D (half when causal). \
+            +MiB is the measured peak resident memory above the level before the call (Linux only). \
+            GEMM lines time MatrixMultiply.gemm on preallocated matrices. The long line runs the fused \
+            path once at N=65536 (the reference would need 137 GB for its scores). \
             Build with -c release; compare with numpy/torch via scripts/bench_peers.py.
             """)
 

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Writes tensors as a safetensors file that Python's `safetensors` package opens.
+///
+/// The header lists tensors in the order given, with contiguous data offsets, and is padded
+/// with spaces to a multiple of 8 bytes so the data section is aligned. The file is written
+/// to a temporary file beside the destination and renamed over it, so a crash mid-write
+/// leaves the previous file intact.
+public enum SafeTensorsWriter {
+    /// How tensors are stored on disk.
+    public enum Storage: Sendable {
+        /// F32: exact.
+        case float32
+        /// F16: half the size; values round to nearest binary16 and widen back exactly on load.
+        case float16
+
+        var dtype: SafeTensorsDType { self == .float32 ? .float32 : .float16 }
+    }
+
+    /// Encodes the tensors and metadata as safetensors bytes.
+    ///
+    /// - Precondition: tensor names are unique and none is `__metadata__`.
+    public static func encode(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], storage: Storage = .float32
+    ) -> Data {
+        var header = "{"
+        var offset = 0
+        var names = Set<String>()
+        for (index, item) in tensors.enumerated() {
+            checkPrecondition(item.name != "__metadata__" && names.insert(item.name).inserted,
+                              "SafeTensorsWriter.encode: duplicate or reserved tensor name '\(item.name)'")
+            let byteCount = item.tensor.count * storage.dtype.byteSize
+            if index > 0 { header += "," }
+            header += "\(jsonString(item.name)):{\"dtype\":\"\(storage.dtype.rawValue)\",\"shape\":\(item.tensor.shape),"
+                + "\"data_offsets\":[\(offset),\(offset + byteCount)]}"
+            offset += byteCount
+        }
+        if !metadata.isEmpty {
+            if !tensors.isEmpty { header += "," }
+            header += "\"__metadata__\":{"
+            header += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            header += "}"
+        }
+        header += "}"
+        var headerBytes = Array(header.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+
+        var data = Data(capacity: 8 + headerBytes.count + offset)
+        var length = UInt64(headerBytes.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(contentsOf: headerBytes)
+        for item in tensors {
+            switch storage {
+            case .float32:
+                let littleEndian = item.tensor.scalars.map { $0.bitPattern.littleEndian }
+                littleEndian.withUnsafeBytes { data.append(contentsOf: $0) }
+            case .float16:
+                let halves = item.tensor.scalars.map { halfBitsFromFloat($0).littleEndian }
+                halves.withUnsafeBytes { data.append(contentsOf: $0) }
+            }
+        }
+        return data
+    }
+
+    /// Writes the tensors and metadata to `url` atomically (temporary file, then rename).
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
+        storage: Storage = .float32, to url: URL
+    ) throws(SafeTensorsError) {
+        let data = encode(tensors, metadata: metadata, storage: storage)
+        do {
+            try data.write(to: url, options: .atomic)
+        } catch {
+            throw .unwritable(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// A JSON string literal for `text`, escaping quotes, backslashes and control characters.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
