@@ -58,7 +58,7 @@ public enum TinyLLMCheckpoint {
         try write(model.namedParameters, metadata: try modelMetadata(model.configuration), storage: storage, to: url)
     }
 
-    static func modelMetadata(_ configuration: TinyLLMConfiguration) throws -> [String: String] {
+    package static func modelMetadata(_ configuration: TinyLLMConfiguration) throws -> [String: String] {
         ["format": format, "configuration": try json(configuration)]
     }
 
@@ -75,7 +75,7 @@ public enum TinyLLMCheckpoint {
         }
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
+    package static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
