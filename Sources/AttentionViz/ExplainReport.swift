@@ -76,7 +76,9 @@ public struct ExplainReport {
         let h = options.head, dk = s.headSize
         let columns = h * dk..<(h + 1) * dk
         heading(2, "Embeddings X  [\(s.tokenCount) × \(s.modelSize)]: one row per token (\(layerName))")
-        if options.layer > 0 { add("  The input to this layer is the previous layer's X plus its output (a residual connection).") }
+        if options.layer > 0 && source is ToyAttentionModel {
+            add("  The input to this layer is the previous layer's X plus its output (a residual connection).")
+        }
         add(table(s.input, columns: TerminalTable.featureLabels(s.modelSize, prefix: "x")))
 
         heading(3, "Queries, keys, values: Q = X·W_Q, K = X·W_K, V = X·W_V" + (s.hasBias ? " (+ biases)" : ""))
