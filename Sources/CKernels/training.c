@@ -6,6 +6,9 @@
 #include "ak_cpu.h"
 #include <math.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #define AK_INLINE static inline __attribute__((always_inline))
 
@@ -372,4 +375,14 @@ void ak_train_add(float *acc, const float *x, size_t n) {
 
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite) {
     AK_DISPATCH_RETURN(sum_squares, x, n, all_finite);
+}
+
+int ak_train_tune_allocator(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    return 1;
+#else
+    return 0;
+#endif
 }

@@ -12,9 +12,7 @@ extension MultiHeadAttention {
     ) -> Variable {
         precondition(x.rank == 3 && x.shape[2] == modelSize,
             "MultiHeadAttention: x shape \(x.shape) must be [B, L, \(modelSize)] (wq \(wq.weight.shape))")
-        var q = Self.splitHeads(wq(x, prefix: Self.join(prefix, "wq")), heads: heads)
-        var k = Self.splitHeads(wk(x, prefix: Self.join(prefix, "wk")), heads: keyValueHeads)
-        let v = Self.splitHeads(wv(x, prefix: Self.join(prefix, "wv")), heads: keyValueHeads)
+        var (q, k, v) = projectQueriesKeysValues(x, prefix: prefix)
         var slopes: [Float]? = nil
         switch positionalEncoding {
         case .rotary(let rope):
@@ -27,6 +25,27 @@ extension MultiHeadAttention {
             queries: q, keys: k, values: v, scale: scale, mask: mask, alibiSlopes: slopes,
             weightDropout: weightDropout, implementation: implementation)
         return wo(Self.mergeHeads(attended), prefix: Self.join(prefix, "wo"))
+    }
+
+    /// `q`, `k`, `v` in head layout. With as many key/value heads as query heads and the same
+    /// bias setting on all three, one stacked GEMM computes them (``Variable/headProjections``);
+    /// otherwise three `Linear`s and `splitHeads`.
+    func projectQueriesKeysValues(_ x: Variable, prefix: String) -> (Variable, Variable, Variable) {
+        let names = ["wq", "wk", "wv"].map { Self.join(prefix, $0) }
+        let layers = [wq, wk, wv]
+        let biased = layers.map { $0.bias != nil }
+        guard keyValueHeads == heads, Set(biased).count == 1 else {
+            return (Self.splitHeads(wq(x, prefix: names[0]), heads: heads),
+                    Self.splitHeads(wk(x, prefix: names[1]), heads: keyValueHeads),
+                    Self.splitHeads(wv(x, prefix: names[2]), heads: keyValueHeads))
+        }
+        let tape = x.tape
+        let weights = zip(layers, names).map { tape.parameter(Self.join($1, "weight"), $0.weight) }
+        let biases = biased[0] ? zip(layers, names).map { tape.parameter(Self.join($1, "bias"), $0.bias!) } : nil
+        let stacked = Variable.headProjections(x, weights: weights, biases: biases, heads: heads)  // [3, B, H, L, D]
+        let one = Array(stacked.shape.dropFirst())
+        func part(_ i: Int) -> Variable { stacked.sliced(axis: 0, i..<(i + 1)).reshaped(one) }
+        return (part(0), part(1), part(2))
     }
 
     /// Differentiable cross-attention: queries from `x` `[B, L, modelSize]`, keys and values

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -44,7 +45,13 @@ extension Variable {
         let y = Tensor(uninitializedShape: x.shape) { out in
             x.withUnsafeBufferPointer { xp in
                 parallelChunks(out.count, minimumChunk: 4096) { range in
-                    for i in range { out[i] = GELUMath.value(xp[i], approximation) }
+                    if approximation == .tanh {
+                        // No bias: the kernel only reads x.
+                        ak_train_bias_gelu_tanh(UnsafeMutablePointer(mutating: xp.baseAddress! + range.lowerBound), nil,
+                                                out.baseAddress! + range.lowerBound, 1, range.count)
+                    } else {
+                        for i in range { out[i] = GELUMath.value(xp[i], approximation) }
+                    }
                 }
             }
         }
@@ -53,9 +60,15 @@ extension Variable {
             tape.withGradient(of: self) { acc, accumulate in
                 x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
                     parallelChunks(acc.count, minimumChunk: 4096) { range in
-                        for i in range {
-                            let d = gp[i] * GELUMath.derivative(xp[i], approximation)
-                            acc[i] = accumulate ? acc[i] + d : d
+                        if approximation == .tanh {
+                            let i = range.lowerBound
+                            ak_train_gelu_tanh_backward(xp.baseAddress! + i, gp.baseAddress! + i, acc.baseAddress! + i,
+                                                        range.count, accumulate ? 1 : 0)
+                        } else {
+                            for i in range {
+                                let d = gp[i] * GELUMath.derivative(xp[i], approximation)
+                                acc[i] = accumulate ? acc[i] + d : d
+                            }
                         }
                     }
                 } }

@@ -11,10 +11,14 @@ import Attention
 ///
 /// - `implementation: .reference` composes the operation from recorded primitives (batched
 ///   matmul, scale, additive mask, softmax, matmul): readable, O(Lq·Lk) memory, and the only
-///   path that supports `weightDropout` (dropout on the attention weights).
-/// - `.automatic` / `.fused` use the fused kernel when available (see `AttentionBackend`),
-///   else the reference composition. A positive `weightDropout` in training always takes the
-///   reference path, because the fused kernel has no dropout.
+///   path that supports `weightDropout` (dropout on the attention weights). It is the
+///   specification the fused path is tested against.
+/// - `.automatic` / `.fused` run the fused kernels: the forward
+///   `scaledDotProductAttentionWithLogSumExp` saves only the output and the per-row
+///   log-sum-exp, and the backward `scaledDotProductAttentionBackward` recomputes the
+///   probabilities tile by tile (FlashAttention-2), never holding `Lq × Lk`. A positive
+///   `weightDropout` on a training tape always takes the reference path, because the fused
+///   kernel has no dropout.
 public func scaledDotProductAttention(
     queries: Variable, keys: Variable, values: Variable,
     scale: Float? = nil, mask: AttentionMask = .none, alibiSlopes: [Float]? = nil,
@@ -25,16 +29,32 @@ public func scaledDotProductAttention(
         function: "scaledDotProductAttention", queries: queries.shape, keys: keys.shape, values: values.shape,
         scale: scale, mask: mask, alibiSlopes: alibiSlopes)
     let dropoutActive = weightDropout > 0 && queries.tape.isTraining
-    if implementation != .reference && !dropoutActive, let fused = AttentionBackend.fused {
-        return fused(problem, queries, keys, values)
+    if implementation != .reference && !dropoutActive {
+        return FusedDifferentiableAttention.forward(
+            queries: queries, keys: keys, values: values, scale: scale, mask: mask, alibiSlopes: alibiSlopes)
     }
     return ComposedAttention.forward(problem, queries: queries, keys: keys, values: values, weightDropout: weightDropout)
 }
 
-/// Where the fused attention forward/backward plugs in.
-enum AttentionBackend {
-    /// The fused differentiable attention, or nil while no fused backward is available.
-    nonisolated(unsafe) static var fused: ((AttentionProblem, Variable, Variable, Variable) -> Variable)? = nil
+/// Attention through the fused kernels: one recorded node whose backward is the fused
+/// attention backward (gradients of grouped key/value heads summed by the kernel).
+enum FusedDifferentiableAttention {
+    static func forward(
+        queries: Variable, keys: Variable, values: Variable, scale: Float?, mask: AttentionMask, alibiSlopes: [Float]?
+    ) -> Variable {
+        let (q, k, v) = (queries.value, keys.value, values.value)
+        let (output, logSumExp) = scaledDotProductAttentionWithLogSumExp(
+            queries: q, keys: k, values: v, scale: scale, mask: mask, alibiSlopes: alibiSlopes, implementation: .fused)
+        return queries.tape.record(output, inputs: [queries, keys, values]) { g, tape in
+            // forward: O = softmax(scale·Q·Kᵀ + bias)·V, saving lse per query row
+            let gradients = scaledDotProductAttentionBackward(
+                outputGradient: g, queries: q, keys: k, values: v, output: output, logSumExp: logSumExp,
+                scale: scale, mask: mask, alibiSlopes: alibiSlopes, implementation: .fused)
+            tape.accumulate(gradients.queries, into: queries)
+            tape.accumulate(gradients.keys, into: keys)
+            tape.accumulate(gradients.values, into: values)
+        }
+    }
 }
 
 /// Attention composed from recorded primitives; its gradient is the composition of theirs.

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 // Shape operations move elements without arithmetic; their backward moves the gradient back.
 
@@ -34,18 +35,29 @@ extension Variable {
 
     /// Elements `range` along `axis`.
     public func sliced(axis: Int, _ range: Range<Int>) -> Variable {
-        let y = value.sliced(axis: axis, range)
         let full = shape
+        precondition(axis >= 0 && axis < full.count && range.lowerBound >= 0 && range.upperBound <= full[axis],
+            "sliced: range \(range) on axis \(axis) is out of bounds for shape \(full)")
+        let outer = full[..<axis].reduce(1, *), inner = full[(axis + 1)...].reduce(1, *)
+        let block = range.count * inner, stride = full[axis] * inner, skip = range.lowerBound * inner
+        var newShape = full
+        newShape[axis] = range.count
+        // Each outer index owns one contiguous run of `block` elements on both sides.
+        let y = Tensor(uninitializedShape: newShape) { out in
+            value.withUnsafeBufferPointer { src in
+                for o in 0..<outer where block > 0 {
+                    (out.baseAddress! + o * block).update(from: src.baseAddress! + o * stride + skip, count: block)
+                }
+            }
+        }
         return tape.record(y, inputs: [self]) { g, tape in
             // forward: y = a[…, range, …]  →  da[…, range, …] += g (the rest gets nothing)
-            let outer = full[..<axis].reduce(1, *), inner = full[(axis + 1)...].reduce(1, *)
-            let block = range.count * inner
             tape.withGradient(of: self) { acc, accumulate in
-                if !accumulate { for i in acc.indices { acc[i] = 0 } }
                 g.withUnsafeBufferPointer { gp in
-                    for o in 0..<outer {
-                        let to = (o * full[axis] + range.lowerBound) * inner
-                        for i in 0..<block { acc[to + i] += gp[o * block + i] }
+                    guard let base = acc.baseAddress else { return }
+                    if !accumulate { base.update(repeating: 0, count: acc.count) }
+                    for o in 0..<outer where block > 0 {
+                        ak_train_add(base + o * stride + skip, gp.baseAddress! + o * block, block)
                     }
                 }
             }

@@ -19,4 +19,5 @@ struct Bench: ParsableCommand {
 /// Every `attend bench` subcommand, in the order `--help` lists them (the first is the default).
 let benchSubcommands: [any ParsableCommand.Type] = [
     BenchKernels.self,
+    BenchBackward.self,
 ]

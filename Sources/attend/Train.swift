@@ -47,6 +47,16 @@ struct Train: ParsableCommand {
     var seed: UInt64?
     @Option(help: "Override the preset's positions: learned or rotary.")
     var positions: String?
+    @Option(help: "Override the preset's number of layers.")
+    var layers: Int?
+    @Option(help: "Override the preset's width (model size); the MLP is 4× wider.")
+    var width: Int?
+    @Option(help: "Override the preset's attention heads.")
+    var heads: Int?
+    @Option(help: "Override the preset's key/value heads (fewer than --heads: grouped-query attention).")
+    var keyValueHeads: Int?
+    @Option(help: "Override the preset's context length.")
+    var context: Int?
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
@@ -62,6 +72,11 @@ struct Train: ParsableCommand {
             }
             configuration.positions = value
         }
+        if let layers { configuration.layers = layers }
+        if let width { configuration.width = width; configuration.hiddenSize = 4 * width }
+        if let heads { configuration.heads = heads; configuration.keyValueHeads = heads }
+        if let keyValueHeads { configuration.keyValueHeads = keyValueHeads }
+        if let context { configuration.contextLength = context }
         try configuration.validate()
         let corpusData = try ByteCorpus(contentsOf: corpus)
         try corpusData.checkFits(length: configuration.contextLength)
@@ -107,8 +122,7 @@ extension TrainingOptions {
         case "tiny":
             options.steps = 200; options.evaluationInterval = 50; options.checkpointInterval = 100
         case "default":
-            options.steps = 6000; options.batchSize = 16; options.warmupSteps = 200
-            options.evaluationInterval = 500; options.checkpointInterval = 250
+            options.steps = 4000; options.evaluationInterval = 250; options.checkpointInterval = 250
         default:
             break
         }

@@ -54,3 +54,34 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Float64Reference {
+    /// Float64 attention plus, per row, `log Σⱼ exp(score)` over the allowed keys (`-inf` when none).
+    public static func attentionWithLogSumExp(
+        queries: Tensor, keys: Tensor, values: Tensor, scale: Double? = nil,
+        allowed: (_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Bool = { _, _, _, _ in true },
+        bias: (_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Double = { _, _, _, _ in 0 }
+    ) -> (output: [Double], logSumExp: [Double]) {
+        let output = attention(queries: queries, keys: keys, values: values, scale: scale, allowed: allowed, bias: bias)
+        let (bn, hq, lq, d) = (queries.shape[0], queries.shape[1], queries.shape[2], queries.shape[3])
+        let (hkv, lk) = (keys.shape[1], keys.shape[2])
+        let s = scale ?? 1 / Double(d).squareRoot()
+        var lse = [Double](repeating: -.infinity, count: bn * hq * lq)
+        for b in 0..<bn {
+            for h in 0..<hq {
+                for i in 0..<lq {
+                    var scores: [Double] = []
+                    for j in 0..<lk where allowed(b, h, i, j) {
+                        var dot = 0.0
+                        for c in 0..<d { dot += Double(queries[b, h, i, c]) * Double(keys[b, h / (hq / hkv), j, c]) }
+                        let v = dot * s + bias(b, h, i, j)
+                        if v != -.infinity { scores.append(v) }
+                    }
+                    guard let m = scores.max() else { continue }
+                    lse[(b * hq + h) * lq + i] = m + log(scores.reduce(0) { $0 + exp($1 - m) })
+                }
+            }
+        }
+        return (output, lse)
+    }
+}

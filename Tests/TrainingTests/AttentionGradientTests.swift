@@ -43,10 +43,47 @@ struct AttentionCase: CustomStringConvertible, Sendable {
         }
     }
 
-    @Test(arguments: AttentionCase.all, [AttentionImplementation.reference, .automatic])
+    @Test(arguments: AttentionCase.all, [AttentionImplementation.reference, .fused])
     func backwardMatchesCentralDifferences(_ a: AttentionCase, _ implementation: AttentionImplementation) {
         let failures = GradientChecker.check(Self.gradientCase(a, implementation))
         #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
+    }
+
+    /// Attention-weight dropout (reference path): every evaluation uses the same tape seed,
+    /// hence the same mask, so central differences see a fixed function.
+    @Test(arguments: [AttentionCase.all[1], AttentionCase.all[5], AttentionCase.all[8]])
+    func weightDropoutBackwardMatchesCentralDifferences(_ a: AttentionCase) {
+        let c = GradientCase(name: "\(a.name) [weight dropout 0.3]", inputs: a.inputs) { v in
+            scaledDotProductAttention(
+                queries: v[0], keys: v[1], values: v[2], scale: a.scale, mask: a.mask,
+                alibiSlopes: a.alibi ? alibiSlopes(heads: a.queryHeads) : nil, weightDropout: 0.3)
+        }
+        let failures = GradientChecker.check(c)
+        #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
+    }
+
+    /// The fused path (one node, FlashAttention-2 backward) and the composed reference path
+    /// (matmul, softmax, matmul on the tape) give the same gradients within 1e-4 on every
+    /// mask kind, GQA/MQA, Lq ≠ Lk and D ≠ Dv. Both are Float32 sums of O(Lk·D) terms of
+    /// size O(1) here, so they agree to ~1e-6; 1e-4 is the bound.
+    @Test(arguments: AttentionCase.all)
+    func fusedGradientsMatchTheComposedPath(_ a: AttentionCase) throws {
+        let slopes = a.alibi ? alibiSlopes(heads: a.queryHeads) : nil
+        let projection = Tensor.randomUniform(
+            [a.batch, a.queryHeads, a.queryLength, a.valueDimension], low: -1, high: 1, seed: 5)
+        func gradients(_ implementation: AttentionImplementation) throws -> Gradients {
+            let tape = Tape()
+            let v = a.inputs.enumerated().map { tape.parameter("x\($0.offset)", $0.element) }
+            let y = scaledDotProductAttention(queries: v[0], keys: v[1], values: v[2], scale: a.scale, mask: a.mask,
+                                              alibiSlopes: slopes, implementation: implementation)
+            return try tape.backward((y * tape.constant(projection)).sum())
+        }
+        let fused = try gradients(.fused), composed = try gradients(.reference)
+        for name in ["x0", "x1", "x2"] {
+            let f = try #require(fused[name], "\(a.name): fused has no gradient for \(name)")
+            let c = try #require(composed[name], "\(a.name): composed has no gradient for \(name)")
+            #expect(f.maxAbsDifference(c) <= 1e-4, "\(a.name): \(name) differs by \(f.maxAbsDifference(c))")
+        }
     }
 
     @Test(arguments: AttentionCase.all)

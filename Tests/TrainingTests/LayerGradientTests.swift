@@ -6,7 +6,7 @@ import Training
 /// input and every parameter by its checkpoint name.
 enum LayerCase: String, CaseIterable, Sendable, CustomStringConvertible {
     case linear, linearNoBias, layerNorm, layerNormNoBias, rmsNorm, embedding
-    case attentionCausal, attentionRotaryGQA, attentionALiBiMQA, crossAttentionPadded
+    case attentionCausal, attentionNoBiasRotary, attentionRotaryGQA, attentionALiBiMQA, crossAttentionPadded
     case feedForwardTanh, feedForwardExact, blockPreNorm, blockPostNormRotary
     case learnedPositions, sinusoidalPositions
 
@@ -45,6 +45,10 @@ enum LayerCase: String, CaseIterable, Sendable, CustomStringConvertible {
             }
         case .attentionCausal:
             let layer = MultiHeadAttention(modelSize: 8, heads: 2, standardDeviation: std, generator: &g).withRandomBiases(seed: 6)
+            return LayerGradientChecker.check(description, layer: layer, input: x) { $0($1, prefix: "layer", mask: .causal) }
+        case .attentionNoBiasRotary:  // stacked q/k/v projection without biases, D = 4
+            let layer = MultiHeadAttention(modelSize: 8, heads: 3, headDimension: 4, bias: false,
+                                           positionalEncoding: .rotary(headDimension: 4), standardDeviation: std, generator: &g)
             return LayerGradientChecker.check(description, layer: layer, input: x) { $0($1, prefix: "layer", mask: .causal) }
         case .attentionRotaryGQA:
             let layer = MultiHeadAttention(modelSize: 8, heads: 4, keyValueHeads: 2, positionalEncoding: .rotary(headDimension: 2),

@@ -17,7 +17,9 @@ import Training
         var optimizer = AdamW(learningRate: 1e-3, weightDecay: 0.1)
         var times: [Double] = []
         var phase = [Double](repeating: 0, count: 3)
+        var cpuStart = 0.0
         for step in 0..<(steps + 2) {
+            if step == 2 { cpuStart = processCPUSeconds() }
             let (tokens, targets) = byteBatch(batch: batch, length: context, seed: UInt64(step))
             let t0 = DispatchTime.now().uptimeNanoseconds
             let tape = Tape(seed: UInt64(step))
@@ -32,11 +34,12 @@ import Training
                 phase[0] += Double(t1 - t0) / 1e9; phase[1] += Double(t2 - t1) / 1e9; phase[2] += Double(t3 - t2) / 1e9
             }
         }
+        let cpu = (processCPUSeconds() - cpuStart) / Double(steps)
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
         let tokens = Double(batch * context)
-        print(String(format: "baby step: batch %d × %d tokens, threads %d: median %.2f ms (min %.2f) → %.0f tokens/s (best %.0f); forward %.1f%%, backward %.1f%%, AdamW %.1f%%",
-            batch, context, Threading.threadCount, median * 1e3, sorted[0] * 1e3, tokens / median, tokens / sorted[0],
+        print(String(format: "baby step: batch %d × %d tokens, threads %d: median %.2f ms (min %.2f) → %.0f tokens/s (best %.0f); CPU %.2f ms/step → %.0f tokens per CPU-second; forward %.1f%%, backward %.1f%%, AdamW %.1f%%",
+            batch, context, Threading.threadCount, median * 1e3, sorted[0] * 1e3, tokens / median, tokens / sorted[0], cpu * 1e3, tokens / cpu,
             100 * phase[0] / times.reduce(0, +), 100 * phase[1] / times.reduce(0, +), 100 * phase[2] / times.reduce(0, +)))
     }
 }
@@ -52,6 +55,7 @@ extension ThroughputTests {
         let x = Tensor.randomNormal([rows, 512], seed: 1), w = Tensor.randomNormal([512, 512], seed: 2)
         var y = Tensor.zeros([rows, 512]), dw = Tensor.zeros([512, 512])
         var times: [Double] = []
+        let cpuStart = processCPUSeconds()
         for _ in 0..<12 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
@@ -68,9 +72,22 @@ extension ThroughputTests {
             } }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
+        let cpu = (processCPUSeconds() - cpuStart) / 12
         let flops = Double(layers.reduce(0) { $0 + 3 * 2 * rows * $1.0 * $1.1 })
         let best = times.sorted()[0], median = times.sorted()[times.count / 2]
-        print(String(format: "baby GEMMs only: %d rows: median %.2f ms (best %.2f), %.1f GFLOP/s (best %.1f) → ceiling %.0f tokens/s",
-            rows, median * 1e3, best * 1e3, flops / median / 1e9, flops / best / 1e9, Double(rows) / best))
+        print(String(format: "baby GEMMs only: %d rows: median %.2f ms (best %.2f), %.1f GFLOP/s (best %.1f) → ceiling %.0f tokens/s; CPU %.2f ms → %.0f tokens per CPU-second",
+            rows, median * 1e3, best * 1e3, flops / median / 1e9, flops / best / 1e9, Double(rows) / best, cpu * 1e3, Double(rows) / cpu))
     }
+}
+
+/// User + system CPU time of the whole process so far (all threads), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -8,35 +8,24 @@ import Darwin
 
 /// The reference implementation: materialise each head's `Lq × Lk` score matrix, mask it,
 /// softmax each row, multiply by `V`. Readable first; it is the specification the fused
-/// kernel is tested against, and what `attentionWeights` returns.
+/// kernel is tested against, and what `attentionWeights` returns. Memory is O(B·Hq·Lq·Lk).
 package enum ReferenceAttention {
     /// Output `[B, Hq, Lq, Dv]` and per-row log-sum-exp `[B, Hq, Lq]` of the masked, scaled
     /// scores (`-inf` for rows that may attend to nothing).
     package static func forward(_ p: AttentionProblem, queries: Tensor, keys: Tensor, values: Tensor)
         -> (output: Tensor, logSumExp: Tensor)
     {
-        let weights = self.weights(p, queries: queries, keys: keys)
-        let (lq, lk, dv) = (p.queryLength, p.keyLength, p.valueDimension)
-        var out = [Float](repeating: 0, count: p.batch * p.queryHeads * lq * dv)
-        weights.withUnsafeBufferPointer { w in
-            values.withUnsafeBufferPointer { v in
-                out.withUnsafeMutableBufferPointer { o in
-                    parallelFor(p.batch * p.queryHeads) { bh in
-                        let b = bh / p.queryHeads, h = bh % p.queryHeads
-                        let vBase = (b * p.keyValueHeads + h / p.groupSize) * lk * dv
-                        for i in 0..<lq {
-                            let wRow = (bh * lq + i) * lk, oRow = (bh * lq + i) * dv
-                            for j in 0..<lk where w[wRow + j] != 0 {
-                                let wij = w[wRow + j]
-                                for c in 0..<dv { o[oRow + c] += wij * v[vBase + j * dv + c] }
-                            }
-                        }
-                    }
-                }
-            }
+        let scores = self.scores(p, queries: queries, keys: keys)
+        let weights = scores.softmax()                       // [B, Hq, Lq, Lk]
+        let output = perHead(p, weights, values, rows: p.queryLength, columns: p.valueDimension) {
+            w, v, out in
+            // O = P·V: [Lq, Lk]·[Lk, Dv]
+            MatrixMultiply.gemm(
+                m: p.queryLength, n: p.valueDimension, k: p.keyLength,
+                a: w, lda: p.keyLength, transposeA: false, b: v, ldb: p.valueDimension, transposeB: false,
+                c: out, ldc: p.valueDimension, accumulate: false)
         }
-        let lse = logSumExp(p, queries: queries, keys: keys)
-        return (Tensor(shape: [p.batch, p.queryHeads, lq, dv], scalars: out), lse)
+        return (output, logSumExp(scores))
     }
 
     /// Softmax weights `[B, Hq, Lq, Lk]`.
@@ -44,55 +33,49 @@ package enum ReferenceAttention {
         scores(p, queries: queries, keys: keys).softmax()
     }
 
-    /// Masked, scaled scores `[B, Hq, Lq, Lk]`; forbidden pairs are `-inf`.
+    /// Masked, scaled scores `[B, Hq, Lq, Lk]`: `scale·Q·Kᵀ + bias`, forbidden pairs `-inf`.
     package static func scores(_ p: AttentionProblem, queries: Tensor, keys: Tensor) -> Tensor {
         let (lq, lk, d) = (p.queryLength, p.keyLength, p.headDimension)
-        var s = [Float](repeating: -.infinity, count: p.batch * p.queryHeads * lq * lk)
-        let elementMask: Tensor?
-        var isAdditive = false
-        switch p.mask {
-        case .boolean(let t): elementMask = t
-        case .additive(let t): elementMask = t; isAdditive = true
-        default: elementMask = nil
+        var s = perHead(p, queries, keys, rows: lq, columns: lk) { q, k, out in
+            // S = Q·Kᵀ: [Lq, D]·[D, Lk]
+            MatrixMultiply.gemm(
+                m: lq, n: lk, k: d, a: q, lda: d, transposeA: false, b: k, ldb: d, transposeB: true,
+                c: out, ldc: lk, accumulate: false)
         }
-        let ms = elementMask.map { AttentionProblem.maskStrides($0, batch: p.batch, heads: p.queryHeads, queries: lq, keys: lk) }
-        let maskScalars = elementMask?.scalars ?? []
-        queries.withUnsafeBufferPointer { q in
-            keys.withUnsafeBufferPointer { k in
-                s.withUnsafeMutableBufferPointer { out in
-                    parallelFor(p.batch * p.queryHeads) { bh in
-                        let b = bh / p.queryHeads, h = bh % p.queryHeads
-                        let kBase = (b * p.keyValueHeads + h / p.groupSize) * lk * d
-                        let slope = p.alibiSlopes?[h]
-                        for i in 0..<lq {
-                            let qRow = (bh * lq + i) * d, sRow = (bh * lq + i) * lk
-                            for j in p.keyRange(batch: b, query: i) {
-                                var dot: Float = 0
-                                for c in 0..<d { dot += q[qRow + c] * k[kBase + j * d + c] }
-                                var score = dot * p.scale
-                                if let slope { score -= slope * Float(abs(i + p.causalOffset - j)) }
-                                if let ms {
-                                    let m = maskScalars[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]]
-                                    if isAdditive { score += m } else if m == 0 { score = -.infinity }
-                                }
-                                out[sRow + j] = score
-                            }
+        let element = p.elementMask
+        let ms = element.map { AttentionProblem.maskStrides($0.tensor, batch: p.batch, heads: p.queryHeads, queries: lq, keys: lk) }
+        let maskScalars = element?.tensor.scalars ?? []
+        s.withUnsafeMutableBufferPointer { out in
+            let out = out
+            parallelFor(p.batch * p.queryHeads) { bh in
+                let b = bh / p.queryHeads, h = bh % p.queryHeads
+                let slope = p.alibiSlopes?[h]
+                for i in 0..<lq {
+                    let row = out.baseAddress! + (bh * lq + i) * lk
+                    let allowed = p.keyRange(batch: b, query: i)
+                    for j in 0..<lk {
+                        guard allowed.contains(j) else { row[j] = -.infinity; continue }
+                        var score = row[j] * p.scale
+                        if let slope { score -= slope * Float(abs(i + p.causalOffset - j)) }
+                        if let ms, let kind = element?.kind {
+                            let m = maskScalars[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]]
+                            if kind == 2 { score += m } else if m == 0 { score = -.infinity }
                         }
+                        row[j] = score
                     }
                 }
             }
         }
-        return Tensor(shape: [p.batch, p.queryHeads, lq, lk], scalars: s)
+        return s
     }
 
-    /// `log Σⱼ exp(sᵢⱼ)` per row of the masked scores, `[B, Hq, Lq]`.
-    package static func logSumExp(_ p: AttentionProblem, queries: Tensor, keys: Tensor) -> Tensor {
-        let s = scores(p, queries: queries, keys: keys)
-        let lk = p.keyLength
-        let rows = p.batch * p.queryHeads * p.queryLength
+    /// `log Σⱼ exp(sᵢⱼ)` per row of masked scores `[..., Lk]` → `[...]` (`-inf` for empty rows).
+    package static func logSumExp(_ scores: Tensor) -> Tensor {
+        let lk = scores.shape.last ?? 1
+        let rows = lk == 0 ? scores.shape.dropLast().reduce(1, *) : scores.count / lk
         var out = [Float](repeating: -.infinity, count: rows)
-        s.withUnsafeBufferPointer { x in
-            for r in 0..<rows {
+        scores.withUnsafeBufferPointer { x in
+            for r in 0..<rows where lk > 0 {
                 var m = -Float.infinity
                 for j in 0..<lk { m = max(m, x[r * lk + j]) }
                 guard m > -.infinity else { continue }
@@ -101,6 +84,33 @@ package enum ReferenceAttention {
                 out[r] = m + logf(sum)
             }
         }
-        return Tensor(shape: [p.batch, p.queryHeads, p.queryLength], scalars: out)
+        return Tensor(shape: Array(scores.shape.dropLast()), scalars: out)
+    }
+
+    /// Runs `body(a_h, b_g, out_bh)` for every (batch, query head), where `a` is per query head
+    /// (`[B, Hq, …]`) and `b` per key/value head (`[B, Hkv, …]`, shared by `Hq/Hkv` query
+    /// heads without copying). Returns `[B, Hq, rows, columns]`.
+    static func perHead(
+        _ p: AttentionProblem, _ a: Tensor, _ b: Tensor, rows: Int, columns: Int,
+        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> Tensor {
+        var result = Tensor.zeros([p.batch, p.queryHeads, rows, columns])
+        let aSlice = a.count / max(1, p.batch * p.queryHeads)
+        let bSlice = b.count / max(1, p.batch * p.keyValueHeads)
+        guard result.count > 0, aSlice > 0, bSlice > 0 else { return result }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                result.withUnsafeMutableBufferPointer { out in
+                    let out = out
+                    parallelFor(p.batch * p.queryHeads) { bh in
+                        let bIndex = bh / p.queryHeads, h = bh % p.queryHeads
+                        let g = bIndex * p.keyValueHeads + h / p.groupSize
+                        body(pa.baseAddress! + bh * aSlice, pb.baseAddress! + g * bSlice,
+                             out.baseAddress! + bh * rows * columns)
+                    }
+                }
+            }
+        }
+        return result
     }
 }

@@ -22,11 +22,40 @@ public func scaledDotProductAttention(
     let problem = AttentionProblem(
         function: "scaledDotProductAttention", queries: queries.shape, keys: keys.shape, values: values.shape,
         scale: scale, mask: mask, alibiSlopes: alibiSlopes)
+    return attentionForward(problem, queries: queries, keys: keys, values: values, implementation: implementation).output
+}
+
+/// Scaled dot-product attention that also returns, per query row, the log-sum-exp of its
+/// masked, scaled scores: `lse[b, h, i] = log Σⱼ exp(scale·qᵢ·kⱼ + bias(i, j))` over the
+/// allowed keys, `-inf` for a row that may attend to no key. The backward
+/// (``scaledDotProductAttentionBackward(queries:keys:values:output:logSumExp:outputGradient:scale:mask:alibiSlopes:implementation:)``)
+/// recomputes the probabilities from it as `P(i, j) = exp(score(i, j) − lse[i])`.
+///
+/// Same parameters and semantics as
+/// ``scaledDotProductAttention(queries:keys:values:scale:mask:alibiSlopes:implementation:)``.
+/// - Returns: `output` `[B, Hq, Lq, Dv]` and `logSumExp` `[B, Hq, Lq]`.
+public func scaledDotProductAttentionWithLogSumExp(
+    queries: Tensor, keys: Tensor, values: Tensor,
+    scale: Float? = nil, mask: AttentionMask = .none,
+    alibiSlopes: [Float]? = nil,
+    implementation: AttentionImplementation = .automatic
+) -> (output: Tensor, logSumExp: Tensor) {
+    let problem = AttentionProblem(
+        function: "scaledDotProductAttentionWithLogSumExp", queries: queries.shape, keys: keys.shape,
+        values: values.shape, scale: scale, mask: mask, alibiSlopes: alibiSlopes)
+    return attentionForward(problem, queries: queries, keys: keys, values: values, implementation: implementation)
+}
+
+/// The one place the forward implementation is chosen.
+func attentionForward(
+    _ problem: AttentionProblem, queries: Tensor, keys: Tensor, values: Tensor,
+    implementation: AttentionImplementation
+) -> (output: Tensor, logSumExp: Tensor) {
     switch implementation {
     case .reference:
-        return ReferenceAttention.forward(problem, queries: queries, keys: keys, values: values).output
+        return ReferenceAttention.forward(problem, queries: queries, keys: keys, values: values)
     case .automatic, .fused:
-        return FusedAttention.forward(problem, queries: queries, keys: keys, values: values).output
+        return FusedAttention.forward(problem, queries: queries, keys: keys, values: values)
     }
 }
 

@@ -67,4 +67,9 @@ void ak_train_add(float *acc, const float *x, size_t n);
 /// Σ x[i]² in double (the global gradient norm), and whether every element is finite.
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
 
+/// glibc only: raise the mmap threshold to 32 MiB and the trim threshold to 256 MiB so the
+/// large buffers a training step frees are reused by the next step instead of being unmapped
+/// and page-faulted in again. Returns 1 when applied, 0 elsewhere (not glibc).
+int ak_train_tune_allocator(void);
+
 #endif

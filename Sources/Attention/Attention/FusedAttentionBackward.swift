@@ -1,0 +1,116 @@
+import CKernels
+
+/// The fused, tiled attention backward (FlashAttention-2). Probabilities are recomputed tile
+/// by tile from the forward's log-sum-exp; no `Lq × Lk` matrix is ever held.
+///
+/// **Work split and determinism.** The keys of each (batch, kv head) are cut into blocks of
+/// ``keyBlock``; block `kb` belongs to key group `kb mod G`. A work item is one (batch, kv
+/// head, key group): it alone writes the dK/dV rows of its blocks, visiting the query heads
+/// of its group in order and, for each, the query blocks in order. Its dQ contributions go to
+/// its group's own dQ buffer; the `G` buffers are then added in the order 0, 1, …, G − 1.
+/// `G` depends only on the problem's shape (never on the thread count), so every float sum is
+/// taken in one fixed order and the result is bit-identical for any `ATTEND_THREADS`.
+/// Interleaving the blocks over groups keeps causal work balanced between groups.
+///
+/// **Memory.** Per work item, the scratch of `ak_attention_backward_scratch_count`
+/// (O(Br·Bc + Bc·(D + Dv))); overall, `G − 1` extra dQ-sized buffers when `G > 1`, with `G`
+/// capped so they stay under ``partialBudget`` floats; plus δ, `[B, Hq, Lq]`.
+package enum FusedAttentionBackward {
+    /// Query rows per tile (Br) and keys per block (Bc).
+    package static let queryBlock = 64
+    package static let keyBlock = 64
+    /// Work items the split aims for, so that a few threads stay busy on one (batch, kv head).
+    package static let targetWorkItems = 16
+    /// The most floats the extra dQ buffers may take (32 Mi floats = 128 MiB).
+    package static let partialBudget = 32 << 20
+
+    /// The number of key groups `G` for a problem (a function of its shape only).
+    package static func keyGroups(_ p: AttentionProblem) -> Int {
+        let keyBlocks = (p.keyLength + keyBlock - 1) / keyBlock
+        let heads = max(1, p.batch * p.keyValueHeads)
+        var groups = min(keyBlocks, (targetWorkItems + heads - 1) / heads)
+        let dqCount = p.batch * p.queryHeads * p.queryLength * p.headDimension
+        if dqCount > 0 { groups = min(groups, 1 + partialBudget / dqCount) }
+        return max(1, groups)
+    }
+
+    /// `(dQ, dK, dV)`; `useSIMD: false` forces the portable C micro-kernels (tests compare both).
+    package static func backward(
+        _ p: AttentionProblem, outputGradient: Tensor, queries: Tensor, keys: Tensor, values: Tensor,
+        output: Tensor, logSumExp: Tensor, useSIMD: Bool = true
+    ) -> (queries: Tensor, keys: Tensor, values: Tensor) {
+        let (bn, hq, hkv) = (p.batch, p.queryHeads, p.keyValueHeads)
+        let (lq, lk, d, dv) = (p.queryLength, p.keyLength, p.headDimension, p.valueDimension)
+        var dQ = Tensor.zeros(queries.shape), dK = Tensor.zeros(keys.shape), dV = Tensor.zeros(values.shape)
+        guard bn * hq * lq > 0, lk > 0 else { return (dQ, dK, dV) }
+        guard d > 0, dv > 0 else {
+            return ReferenceAttentionBackward.backward(
+                p, outputGradient: outputGradient, queries: queries, keys: keys, values: values)
+        }
+        let delta = rowDots(output, outputGradient, rows: bn * hq * lq, width: dv)
+        let groups = keyGroups(p)
+        let keyBlocks = (lk + keyBlock - 1) / keyBlock
+        let dqCount = bn * hq * lq * d
+        // Buffer 0 is dQ itself; buffers 1..<G are zeroed scratch added into it at the end.
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (groups - 1) * dqCount))
+        partials.initialize(repeating: 0, count: max(1, (groups - 1) * dqCount))
+        defer { partials.deallocate() }
+        let scratchCount = ak_attention_backward_scratch_count(queryBlock, keyBlock, d, dv)
+        let simd: Int32 = useSIMD ? 1 : 0
+        p.withKernelProblems { problemFor in
+            queries.withUnsafeBufferPointer { q in
+            keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+            outputGradient.withUnsafeBufferPointer { gradOut in
+            logSumExp.withUnsafeBufferPointer { lse in
+            delta.withUnsafeBufferPointer { delta in
+            dQ.withUnsafeMutableBufferPointer { dq in
+            dK.withUnsafeMutableBufferPointer { dk in
+            dV.withUnsafeMutableBufferPointer { dvOut in
+                let (dq, dk, dvOut) = (dq.baseAddress!, dk.baseAddress!, dvOut.baseAddress!)
+                parallelFor(bn * hkv * groups) { item in
+                    let b = item / (hkv * groups), g = (item / groups) % hkv, group = item % groups
+                    let dqBase = group == 0 ? dq : partials + (group - 1) * dqCount
+                    withScratch(scratchCount) { scratch in
+                        for block in stride(from: group, to: keyBlocks, by: groups) {
+                            let j0 = block * keyBlock, j1 = min(lk, j0 + keyBlock)
+                            for h in g * p.groupSize..<(g + 1) * p.groupSize {
+                                var problem = problemFor(b, h)
+                                let rows = p.rowOffset(b, h)
+                                ak_attention_backward_key_block(
+                                    &problem,
+                                    q.baseAddress! + p.queryOffset(b, h), k.baseAddress! + p.keyOffset(b, h),
+                                    v.baseAddress! + p.valueOffset(b, h),
+                                    gradOut.baseAddress! + p.outputOffset(b, h),
+                                    lse.baseAddress! + rows, delta.baseAddress! + rows,
+                                    dqBase + p.queryOffset(b, h), dk + p.keyOffset(b, h), dvOut + p.valueOffset(b, h),
+                                    j0, j1, queryBlock, keyBlock, scratch, simd)
+                            }
+                        }
+                    }
+                }
+                guard groups > 1 else { return }
+                // dQ = buffer 0 + buffer 1 + … in that order, element by element.
+                let partials = UncheckedSendableBox(partials)
+                parallelChunks(dqCount, minimumChunk: 1 << 14) { range in
+                    for group in 1..<groups {
+                        let source = partials.value + (group - 1) * dqCount
+                        for index in range { dq[index] += source[index] }
+                    }
+                }
+            }}}}}}}}}
+        }
+        return (dQ, dK, dV)
+    }
+
+    /// `δ[r] = Σ_c a[r, c]·b[r, c]` over `rows` rows of `width`.
+    static func rowDots(_ a: Tensor, _ b: Tensor, rows: Int, width: Int) -> Tensor {
+        Tensor(uninitializedShape: [rows]) { out in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    ak_attention_backward_delta(pa.baseAddress!, pb.baseAddress!, rows, width, out.baseAddress!)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+// Fused attention backward (FlashAttention-2), one key block of one query head.
+//
+// Dimensions: Lq queries, Lk keys, D query/key width, Dv value width; Bc = j1 − j0 keys of this
+// block (padded to Bc' = a multiple of 16), Br = block_q query rows per tile. Extra memory is the
+// caller's scratch: S and dP [Br, Bc'], K̂ [Bc', D] and V̂ [Bc', Dv] — never Lq×Lk. The key block
+// is packed once per call (see attention_backward_ops.h) and reused by every query tile; the
+// other products read Q, dO, K in place, with Pᵀ and dSᵀ read through strides.
+//
+// Per tile (query rows [i0, i0 + Br)):
+//   S  = Q·(scale·K)ᵀ, plus ALiBi and the masks as in the forward
+//   P  = exp(S − lse)                      recomputed from the forward's log-sum-exp
+//   dV += Pᵀ·dO
+//   dP = dO·Vᵀ
+//   dS = scale·P∘(dP − δ)                  (the scale of S = scale·Q·Kᵀ folded in once)
+//   dK += dSᵀ·Q,   dQ += dS·K
+#include "include/ak_attention_backward.h"
+#include "attention_backward_ops.h"
+#include <math.h>
+#include <string.h>
+
+static long round16(long n) { return (n + 15) / 16 * 16; }
+
+/// First allowed key of query i by position (sliding window), ≥ 0.
+static long key_lo(const ak_attention_problem *p, long i) {
+    if (p->window <= 0) return 0;
+    long lo = i + (p->lk - p->lq) + 1 - p->window;
+    return lo > 0 ? lo : 0;
+}
+
+/// One past the last allowed key of query i by position (causal, key padding), ≥ 0.
+static long key_hi(const ak_attention_problem *p, long i) {
+    long hi = p->causal ? i + (p->lk - p->lq) + 1 : p->lk;
+    if (hi > p->key_limit) hi = p->key_limit;
+    return hi > 0 ? hi : 0;
+}
+
+/// Adds ALiBi and the element mask to the raw scores S[r][c] (query i0 + r, key j0 + c) and
+/// sets pairs forbidden by position or by a boolean mask to −inf. Cheap next to the products,
+/// and skipped when the tile has no bias and every pair is allowed.
+static void finish_scores(const ak_attention_problem *p, float *s, long lds,
+                          long i0, long rows, long j0, long cols) {
+    const int inside = j0 >= key_lo(p, i0 + rows - 1) && j0 + cols <= key_hi(p, i0);
+    if (inside && p->alibi_slope == 0.0f && p->mask_kind == 0) return;
+    const long offset = p->lk - p->lq;
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const long i = i0 + r;
+        for (long c = 0; c < cols; c++) {
+            const long j = j0 + c;
+            float x = row[c];
+            if (p->alibi_slope != 0.0f) {
+                const long dist = i + offset - j;
+                x -= p->alibi_slope * (float)(dist < 0 ? -dist : dist);
+            }
+            if (p->mask_kind != 0) {
+                const float m = p->mask[i * p->mask_stride_i + j * p->mask_stride_j];
+                if (p->mask_kind == 2) x += m;
+                else if (m == 0.0f) x = -INFINITY;
+            }
+            if (!inside && (j < key_lo(p, i) || j >= key_hi(p, i))) x = -INFINITY;
+            row[c] = x;
+        }
+    }
+}
+
+void ak_attention_backward_delta(const float *out, const float *out_grad, long rows, long dv, float *delta) {
+    for (long r = 0; r < rows; r++) {
+        const float *o = out + r * dv, *g = out_grad + r * dv;
+        float sum = 0.0f;
+        for (long c = 0; c < dv; c++) sum += o[c] * g[c];
+        delta[r] = sum;
+    }
+}
+
+void ak_attention_backward_query_range(const ak_attention_problem *p, long j0, long j1,
+                                       long *i_lo, long *i_hi) {
+    const long offset = p->lk - p->lq;
+    long lo = 0, hi = p->lq;
+    if (j0 >= p->key_limit || j0 >= j1) hi = 0;
+    // Causal: query i sees keys up to i + offset, so it reaches the block iff i + offset ≥ j0.
+    if (p->causal && j0 - offset > lo) lo = j0 - offset;
+    // Sliding window: its first key i + offset + 1 − window must lie before j1.
+    if (p->window > 0 && j1 + p->window - offset - 1 < hi) hi = j1 + p->window - offset - 1;
+    if (lo > p->lq) lo = p->lq;
+    if (hi < lo) hi = lo;
+    *i_lo = lo;
+    *i_hi = hi;
+}
+
+size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, long dv) {
+    const long lds = round16(block_k);
+    return (size_t)(2 * block_q * lds + lds * (d + dv));
+}
+
+void ak_attention_backward_key_block(const ak_attention_problem *p,
+                                     const float *q, const float *k, const float *v,
+                                     const float *out_grad, const float *lse, const float *delta,
+                                     float *dq, float *dk, float *dv,
+                                     long j0, long j1, long block_q, long block_k,
+                                     float *scratch, int use_simd) {
+    long i_lo, i_hi;
+    ak_attention_backward_query_range(p, j0, j1, &i_lo, &i_hi);
+    if (i_lo >= i_hi) return;
+    const ak_backward_ops *ops = ak_backward_ops_select(use_simd);
+    const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
+    float *s = scratch;                       // [Br][lds] S → P → dS
+    float *dp = s + block_q * lds;            // [Br][lds] dP
+    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  scale·K of the block
+    float *vhat = khat + padded * d;          // [Bc'/16][Dv][16] V of the block
+    const float *k_block = k + j0 * d;
+    float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
+    ops->pack_transposed(k_block, cols, padded, d, p->scale, khat);
+    ops->pack_transposed(v + j0 * dvw, cols, padded, dvw, 1.0f, vhat);
+
+    for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
+        const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
+        const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
+        for (long t = 0; t < padded; t += 16)                                          // S = Q·K̂
+            ops->gemm(q_tile, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
+        finish_scores(p, s, lds, i0, rows, j0, cols);
+        ops->probabilities(s, lds, rows, cols, lse + i0);
+        ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
+        for (long t = 0; t < padded; t += 16)                                          // dP = dO·V̂
+            ops->gemm(do_tile, dvw, 1, rows, dvw, vhat + t * dvw, 16, 16, dp + t, lds, 0);
+        ops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
+        ops->gemm(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
+        ops->gemm(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K
+    }
+}

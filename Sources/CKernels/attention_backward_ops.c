@@ -1,0 +1,61 @@
+// Portable micro-kernels of the fused attention backward (see attention_backward_ops.h): the
+// readable specification; attention_backward_avx2.c computes the same sums with 6×16 register
+// blocks and a polynomial exp.
+#include "attention_backward_ops.h"
+#include "include/ak_cpu.h"
+#include <math.h>
+
+static void gemm_portable(const float *a, long sam, long sak, long m, long kdim,
+                          const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
+    for (long r = 0; r < m; r++) {
+        float *crow = c + r * ldc;
+        if (!accumulate) for (long col = 0; col < n; col++) crow[col] = 0.0f;
+        for (long k = 0; k < kdim; k++) {
+            const float av = a[r * sam + k * sak];
+            const float *brow = b + k * ldb;
+            for (long col = 0; col < n; col++) crow[col] += av * brow[col];
+        }
+    }
+}
+
+static void pack_transposed_portable(const float *x, long rows, long rows_padded, long width,
+                                     float factor, float *xhat) {
+    for (long p = 0; p < rows_padded / 16; p++)
+        for (long k = 0; k < width; k++)
+            for (long t = 0; t < 16; t++) {
+                const long r = 16 * p + t;
+                xhat[(p * width + k) * 16 + t] = r < rows ? factor * x[r * width + k] : 0.0f;
+            }
+}
+
+static void probabilities_portable(float *s, long lds, long rows, long cols, const float *lse) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        for (long c = 0; c < cols; c++) row[c] = lse[r] == -INFINITY ? 0.0f : expf(row[c] - lse[r]);
+    }
+}
+
+static void ds_portable(float *s, const float *dp, long lds, long rows, long cols,
+                        const float *delta, float scale) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const float *g = dp + r * lds;
+        for (long c = 0; c < cols; c++) row[c] = scale * row[c] * (g[c] - delta[r]);
+    }
+}
+
+static const ak_backward_ops portable_ops = {
+    gemm_portable, pack_transposed_portable, probabilities_portable, ds_portable,
+};
+
+#if defined(__x86_64__)
+extern const ak_backward_ops ak_backward_ops_avx2; /* attention_backward_avx2.c */
+#endif
+
+const ak_backward_ops *ak_backward_ops_select(int use_simd) {
+#if defined(__x86_64__)
+    if (use_simd && ak_cpu_has_simd()) return &ak_backward_ops_avx2;
+#endif
+    (void)use_simd;
+    return &portable_ops;
+}

@@ -1,0 +1,29 @@
+// Private to CKernels: the micro-kernels of the fused attention backward, one set per
+// instruction set, chosen at run time (see attention_backward.c for the algorithm).
+//
+// Layouts, for a tile of `rows` queries and a key block of `cols` keys padded to `padded`
+// (a multiple of 16):
+//   K̂, V̂ key-block panels [padded/16][width][16]: K̂[p][k][t] = k[16p + t][k] (0 in padding),
+//     so a product with queries on the left produces 16 keys per step;
+//   S, dP tiles [rows][lds] (queries down, keys across, lds ≥ padded); only the first `cols`
+//     columns are meaningful and only they are read.
+#ifndef AK_ATTENTION_BACKWARD_OPS_H
+#define AK_ATTENTION_BACKWARD_OPS_H
+
+typedef struct ak_backward_ops {
+    /// C[r, c] (+)= Σₖ A(r, k)·B[k, c] for r < m, c < n, with A(r, k) = a[r·sam + k·sak]
+    /// (so Aᵀ is free) and B row-major with row stride ldb. Overwrites C when !accumulate.
+    void (*gemm)(const float *a, long sam, long sak, long m, long kdim,
+                 const float *b, long ldb, long n, float *c, long ldc, int accumulate);
+    /// X̂ ← factor·x for rows [0, rows) of x ([rows, width], row stride width), zero padding.
+    void (*pack_transposed)(const float *x, long rows, long rows_padded, long width, float factor, float *xhat);
+    /// S[r][c] ← exp(S[r][c] − lse[r]) for r < rows, c < cols; a row with lse = −inf (no
+    /// allowed key) becomes 0 (exp(−inf + inf) would be NaN).
+    void (*probabilities)(float *s, long lds, long rows, long cols, const float *lse);
+    /// S[r][c] ← scale·S[r][c]·(dP[r][c] − delta[r]) for r < rows, c < cols: P becomes dS.
+    void (*ds)(float *s, const float *dp, long lds, long rows, long cols, const float *delta, float scale);
+} ak_backward_ops;
+
+const ak_backward_ops *ak_backward_ops_select(int use_simd);
+
+#endif

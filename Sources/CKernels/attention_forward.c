@@ -1,0 +1,145 @@
+// Fused attention forward (FlashAttention-2), one block of query rows of one (batch, head).
+//
+// For query rows [i0, i1) (Br rows, padded to Brp, a multiple of 16) the key range they may
+// see is walked in tiles of Bc keys. Per tile:
+//   Sᵀ = K_tile·Q̂ᵀ          (scores, transposed; scale·log₂e is folded into Q̂ once per block,
+//                             so scores are in base-2 units and the softmax uses 2^x)
+//   bias and masks           (only on tiles that need them: ALiBi, element masks, and tiles
+//                             crossing the causal / window / padding boundary)
+//   online softmax           (m, l, α per row; Sᵀ becomes unnormalised probabilities)
+//   O = α·O + P·V_tile
+// and at the end out = O / l, lse = ln2·(m + log₂ l) (natural log, as the API promises). Keys no row of the block may see are never
+// touched, which is how causal and sliding-window attention skip fully masked tiles.
+//
+// Extra memory is the caller's scratch (ak_attention_forward_scratch_count):
+//   Q̂ [Brp·D] + Sᵀ [Bc·Brp] + padded V tile [Bc·Dvp] + O [Brp·Dvp] + m, l, α [3·Brp]
+// which is O(Br·(D + Bc + Dv) + Bc·Dv), independent of Lq and Lk.
+#include "include/ak_attention.h"
+#include "include/ak_cpu.h"
+#include "attention_forward_ops.h"
+#include <math.h>
+#include <string.h>
+
+static long round16(long n) { return (n + 15) / 16 * 16; }
+
+#define AK_LOG2E 1.44269504088896341f
+#define AK_LN2 0.693147180559945309f
+
+/// Key tile width when the caller passes block_k ≤ 0.
+enum { AK_DEFAULT_BLOCK_K = 64 };
+
+size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, long dv) {
+    const long brp = round16(block_q), bc = block_k > 0 ? block_k : AK_DEFAULT_BLOCK_K, dvp = round16(dv);
+    return (size_t)(brp * d + bc * brp + bc * dvp + brp * dvp + 3 * brp);
+}
+
+/// Adds ALiBi and the additive mask (times log₂e: scores are in base-2 units) to the real rows
+/// of a score tile, forbids pairs of a boolean mask, and sets keys outside a row's positional
+/// range (causal, window, padding) to −inf when `positional` is set.
+/// Column by column, so the inner loop runs over contiguous queries.
+static void finish_scores(const ak_attention_problem *p, float *st, long ld,
+                          long i0, long rows, long j0, long cols, int positional) {
+    const long offset = p->lk - p->lq;
+    const float slope = p->alibi_slope * AK_LOG2E;
+    for (long c = 0; c < cols; c++) {
+        float *s = st + c * ld;
+        const long j = j0 + c;
+        if (p->alibi_slope != 0.0f) {
+            for (long r = 0; r < rows; r++) {
+                const long distance = i0 + r + offset - j;
+                s[r] -= slope * (float)(distance < 0 ? -distance : distance);
+            }
+        }
+        if (p->mask_kind != 0) {
+            const float *mask = p->mask + i0 * p->mask_stride_i + j * p->mask_stride_j;
+            const long stride = p->mask_stride_i;
+            if (p->mask_kind == 2) {
+                for (long r = 0; r < rows; r++) s[r] += AK_LOG2E * mask[r * stride];
+            } else {
+                for (long r = 0; r < rows; r++)
+                    if (mask[r * stride] == 0.0f) s[r] = -INFINITY;
+            }
+        }
+        if (positional) {
+            // Key j is allowed for the rows r_lo ≤ r < r_hi: j < key_limit, causal
+            // j ≤ i + offset ⇔ r ≥ j − offset − i0, window j > i + offset − w ⇔ r < j − offset − i0 + w
+            // (the same rule as ak_key_lo / ak_key_hi, solved for the row).
+            long r_lo = 0, r_hi = rows;
+            if (j >= p->key_limit || j >= p->lk) {
+                r_hi = 0;
+            } else {
+                if (p->causal) r_lo = j - offset - i0;
+                if (p->window > 0) r_hi = j - offset - i0 + p->window;
+            }
+            r_lo = r_lo < 0 ? 0 : (r_lo > rows ? rows : r_lo);
+            r_hi = r_hi < r_lo ? r_lo : (r_hi > rows ? rows : r_hi);
+            for (long r = 0; r < r_lo; r++) s[r] = -INFINITY;
+            for (long r = r_hi; r < rows; r++) s[r] = -INFINITY;
+        }
+    }
+}
+
+void ak_attention_forward_rows(const ak_attention_problem *p,
+                               const float *q, const float *k, const float *v,
+                               float *out, float *lse, long i0, long i1, long block_k,
+                               float *scratch, int use_simd) {
+    const long rows = i1 - i0;
+    if (rows <= 0) return;
+#if defined(__x86_64__)
+    const ak_forward_ops *ops = use_simd && ak_cpu_has_simd() ? &ak_forward_ops_avx2 : &ak_forward_ops_portable;
+#else
+    (void)use_simd;
+    const ak_forward_ops *ops = &ak_forward_ops_portable;
+#endif
+    const long d = p->d, dv = p->dv, brp = round16(rows), dvp = round16(dv);
+    const long bc = block_k > 0 ? block_k : AK_DEFAULT_BLOCK_K, ld = brp;
+    float *qhat = scratch;               // [Brp/16][D][16]
+    float *st = qhat + brp * d;          // [Bc][Brp]
+    float *vpad = st + bc * brp;         // [Bc][Dvp], used when Dv is not a multiple of 16
+    float *o = vpad + bc * dvp;          // [Brp][Dvp]
+    float *m = o + brp * dvp, *l = m + brp, *alpha = l + brp;
+
+    ops->pack_queries(q + i0 * d, rows, brp, d, p->scale * AK_LOG2E, qhat);
+    // Invariant after each tile, for row r over the keys seen so far (scores in base-2 units):
+    //   m[r] = max score (−inf while none was allowed), l[r] = Σ 2^(score − m[r]),
+    //   O[r] = Σ 2^(score − m[r])·v.
+    for (long r = 0; r < brp; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
+    memset(o, 0, sizeof(float) * (size_t)(brp * dvp));
+
+    // Positions are monotone in i, so the union of the rows' key ranges is
+    // [key_lo(first row), key_hi(last row)); a tile needs positional masking unless it lies in
+    // every row's range, i.e. inside [key_lo(last row), key_hi(first row)).
+    const long lo = ak_key_lo(p, i0), hi = ak_key_hi(p, i1 - 1);
+    const long inner_lo = ak_key_lo(p, i1 - 1), inner_hi = ak_key_hi(p, i0);
+    const int biased = p->alibi_slope != 0.0f || p->mask_kind != 0;
+    for (long j0 = lo; j0 < hi; j0 += bc) {
+        const long cols = hi - j0 < bc ? hi - j0 : bc;
+        ops->scores(qhat, brp, d, k + j0 * d, cols, st, ld);
+        const int positional = !(j0 >= inner_lo && j0 + cols <= inner_hi);
+        if (positional || biased) finish_scores(p, st, ld, i0, rows, j0, cols, positional);
+        ops->softmax(st, ld, brp, cols, m, l, alpha);
+        const float *vt = v + j0 * dv;
+        long ldv = dv;
+        if (dv != dvp) {
+            for (long c = 0; c < cols; c++) {
+                memcpy(vpad + c * dvp, vt + c * dv, sizeof(float) * (size_t)dv);
+                memset(vpad + c * dvp + dv, 0, sizeof(float) * (size_t)(dvp - dv));
+            }
+            vt = vpad;
+            ldv = dvp;
+        }
+        ops->accumulate(st, ld, rows, cols, vt, ldv, dvp, o, dvp, alpha);
+    }
+    // out = O / l and lse = ln2·(m + log₂ l) = log Σ exp(natural score); a row that saw no
+    // allowed key (l = 0) gets zeros and −inf.
+    for (long r = 0; r < rows; r++) {
+        float *orow = out + (i0 + r) * dv;
+        if (l[r] > 0.0f) {
+            for (long c = 0; c < dv; c++) orow[c] = o[r * dvp + c] / l[r];
+            lse[i0 + r] = AK_LN2 * m[r] + logf(l[r]);
+        } else {
+            memset(orow, 0, sizeof(float) * (size_t)dv);
+            lse[i0 + r] = -INFINITY;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// Private to CKernels: the four micro-kernels of the fused attention forward, one set per
+// instruction set, chosen at run time (see attention_forward.c for the algorithm).
+//
+// Layouts, for a block of `rows` queries padded to `rows_padded` (a multiple of 16) and a key
+// tile of `cols` keys:
+//   Q̂  query panels [rows_padded/16][D][16]: Q̂[p][k][t] = scale·log₂e·q[16p + t][k] (0 in
+//      padding), so the score kernel loads 16 consecutive queries per step and every score is
+//      in base-2 units (exp(s) = 2^(s·log₂e)): the softmax needs 2^x, cheaper than e^x;
+//   Sᵀ scores, then probabilities, stored transposed [cols][ld]: Sᵀ[c][r] is query r vs key c,
+//      so the online softmax runs down columns and is vectorised across queries (no
+//      horizontal reductions);
+//   O  the unnormalised output accumulator [rows][ldo], ldo and the value width a multiple of 16.
+#ifndef AK_ATTENTION_FORWARD_OPS_H
+#define AK_ATTENTION_FORWARD_OPS_H
+
+#include "include/ak_attention.h"
+
+/// First key query i may attend by position (sliding window), ≥ 0.
+static inline long ak_key_lo(const ak_attention_problem *p, long i) {
+    if (p->window <= 0) return 0;
+    const long lo = i + (p->lk - p->lq) + 1 - p->window;
+    return lo > 0 ? lo : 0;
+}
+
+/// One past the last key query i may attend by position (causal, key padding), ≥ 0.
+static inline long ak_key_hi(const ak_attention_problem *p, long i) {
+    long hi = p->causal ? i + (p->lk - p->lq) + 1 : p->lk;
+    if (hi > p->key_limit) hi = p->key_limit;
+    return hi > 0 ? hi : 0;
+}
+
+typedef struct ak_forward_ops {
+    /// Q̂ ← scale·q (scale already multiplied by log₂e) for rows [0, rows) of q ([rows, d], row stride d), zero padding rows.
+    void (*pack_queries)(const float *q, long rows, long rows_padded, long d, float scale, float *qhat);
+    /// Sᵀ[c][r] = Σₖ k[c·d + k]·Q̂(k, r) for c < cols, r < rows_padded.
+    void (*scores)(const float *qhat, long rows_padded, long d, const float *k, long cols,
+                   float *st, long ld);
+    /// The online-softmax step over one tile (base-2 units), for every r < rows_padded:
+    ///   m' = max(m, max_c Sᵀ[c][r]);  μ = m' (0 when m' = −inf, so 2^(−inf − μ) is 0, not NaN)
+    ///   α[r] = 2^(m − μ);  Sᵀ[c][r] ← 2^(Sᵀ[c][r] − μ);  l ← α·l + Σ_c Sᵀ[c][r];  m ← m'.
+    void (*softmax)(float *st, long ld, long rows_padded, long cols, float *m, float *l, float *alpha);
+    /// O[r][:] ← α[r]·O[r][:] + Σ_c Sᵀ[c][r]·v[c·ldv + :] for r < rows, over dv_padded columns
+    /// (a multiple of 16; v is readable that wide).
+    void (*accumulate)(const float *st, long ld, long rows, long cols, const float *v, long ldv,
+                       long dv_padded, float *o, long ldo, const float *alpha);
+} ak_forward_ops;
+
+extern const ak_forward_ops ak_forward_ops_portable;
+#if defined(__x86_64__)
+extern const ak_forward_ops ak_forward_ops_avx2;
+#endif
+
+#endif
