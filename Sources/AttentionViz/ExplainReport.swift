@@ -124,10 +124,11 @@ public struct ExplainReport {
 
         heading(7, "Output Z = A·V  [\(s.tokenCount) × \(dk)]: each row is a weighted mix of the value rows")
         add(table(s.headOutputs[h], columns: TerminalTable.featureLabels(dk, prefix: "z")))
-        add(s.fusedKernelDifference == 0
-            ? "  (the fused kernel, tiled with an online softmax, gives bit-identical Z on this input)"
-            : "  (the fused kernel, tiled with an online softmax, agrees with this Z to within "
-                + "\(shortScientific(s.fusedKernelDifference)) on this input)")
+        // The exact difference depends on the fused kernel's tiling (it is in --json); the text
+        // states it against the Float32 error budget so the output does not change with the kernel.
+        add(s.fusedKernelDifference <= 1e-5
+            ? "  (the fused kernel, tiled with an online softmax, gives the same Z to within 1e-5 on this input)"
+            : "  (warning: the fused kernel's Z differs from this one by \(shortScientific(s.fusedKernelDifference)))")
     }
 
     /// Step 8: every other head's heatmap, the concatenation and W^O.
