@@ -68,8 +68,18 @@ public struct WordGrouping: Sendable, Equatable {
     }
 
     /// The grouping of a byte string's bytes into the words of ``TextSegmentation/words(_:)``.
+    ///
+    /// Separator bytes (spaces, newlines) count with the word after them, as in GPT-2's byte
+    /// tokens ("Ġcat"), or with the last word at the end of the text; so no attention is lost:
+    /// byte-level models often put most of a head's weight on the spaces.
     public init(bytes: [UInt8]) {
-        self.init(wordOfToken: TextSegmentation.wordIndexOfEachByte(bytes),
-                  words: TextSegmentation.words(bytes).map(\.label))
+        var wordOfToken = TextSegmentation.wordIndexOfEachByte(bytes)
+        var next: Int? = nil
+        for index in wordOfToken.indices.reversed() {
+            if let word = wordOfToken[index] { next = word } else { wordOfToken[index] = next }
+        }
+        let last = wordOfToken.last { $0 != nil } ?? nil
+        for index in wordOfToken.indices where wordOfToken[index] == nil { wordOfToken[index] = last }
+        self.init(wordOfToken: wordOfToken, words: TextSegmentation.words(bytes).map(\.label))
     }
 }

@@ -77,7 +77,7 @@ extension ExplainReport {
         guard !grouping.words.isEmpty else { return }
         heading(nil, "Word level: \(layerName), \(headName), byte attention aggregated to \(grouping.words.count) words")
         add("  W[a, b] = mean over the bytes i of word a of (sum over the bytes j of word b of A[i, j]);")
-        add("  rows sum to 1 minus the weight the word's bytes put on spaces.")
+        add("  a space counts with the word after it (as GPT-2's \"Ġword\" tokens), so each row sums to 1.")
         let words = WordAggregation.aggregate(source.weights(layer: options.layer, head: options.head), grouping: grouping)
         add(heatmap(words, labels: grouping.words))
     }

@@ -8,8 +8,8 @@ import Attention
 ///
 /// Sum over the key tokens, because attention to a word is the total mass on its pieces; mean
 /// over the query tokens, because each query row is already a distribution and the word's row
-/// should be one too. Rows sum to 1 minus the mean mass the word's tokens put on separators
-/// (tokens with no word); with no separators every row sums to 1.
+/// should be one too. Rows sum to 1 minus the mean mass the word's tokens put on tokens
+/// with no word; ``WordGrouping/init(bytes:)`` gives every byte a word, so its rows sum to 1.
 public enum WordAggregation {
     /// `weights` `[T, T]` → `[W, W]` with `W = grouping.words.count`.
     ///

@@ -34,13 +34,15 @@ import Testing
         #expect(!text.contains("Step 3"), "no Q/K/V steps without intermediates")
         #expect(text.contains("Focus: \"cd\" (word 2)"), "focus on a word")
         #expect(text.contains("Word level: layer 1 of 1, head 1"), "word view")
-        // Word "cd" = bytes 3, 4: byte 3 gives 0.5 to the space, 0.5 to itself; byte 4 gives 0.5/0.5 within the word.
-        // W[cd, cd] = (0.5 + 1.0) / 2 = 0.75, W[cd, ab] = 0.
+        // Word "cd" = bytes 2 (the space before it), 3, 4: the space gives 0.5 to "b" and 0.5 to
+        // itself; bytes 3 and 4 give all their weight inside the word.
+        // W[cd, cd] = (0.5 + 1 + 1) / 3, W[cd, ab] = 0.5 / 3; rows sum to 1.
         let json = ExplainJSON.make(source, options: options).serialized()
         let root = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let words = try #require(root["words"] as? [String: Any])
         let data = try #require((words["weights"] as? [String: Any])?["data"] as? [[Double]])
-        #expect(abs(data[1][1] - 0.75) < 1e-6 && data[1][0] == 0, "aggregated word weights \(data)")
+        #expect(abs(data[1][1] - 2.5 / 3) < 1e-6 && abs(data[1][0] - 0.5 / 3) < 1e-6, "aggregated word weights \(data)")
+        #expect(data.allSatisfy { abs($0.reduce(0, +) - 1) < 1e-6 }, "word rows sum to 1")
         #expect(root["steps"] == nil, "no steps in the JSON of a weights-only source")
         let html = HTMLView.render(source, title: "ab cd")
         #expect(html.contains("\"words\":{\"labels\":[\"ab\",\"cd\"]"), "the page carries the words")

@@ -60,9 +60,8 @@ import Testing
     }
 
     @Test func wordAggregationSumsKeysAndAveragesQueries() {
-        // Bytes "ab c": words "ab" (bytes 0, 1) and "c" (byte 3); byte 2 is a space.
-        let grouping = WordGrouping(bytes: Array("ab c".utf8))
-        #expect(grouping.words == ["ab", "c"] && grouping.wordOfToken == [0, 0, nil, 1])
+        // Bytes "ab c": words "ab" (bytes 0, 1) and "c" (byte 3); byte 2, a space, belongs to no word here.
+        let grouping = WordGrouping(wordOfToken: [0, 0, nil, 1], words: ["ab", "c"])
         let a = Tensor(shape: [4, 4], scalars: [0.5, 0.2, 0.1, 0.2,
                                                  0.1, 0.3, 0.2, 0.4,
                                                  0.25, 0.25, 0.25, 0.25,
@@ -70,6 +69,12 @@ import Testing
         let w = WordAggregation.aggregate(a, grouping: grouping)
         let expected: [Float] = [(0.7 + 0.4) / 2, (0.2 + 0.4) / 2, 0.7, 0.3]
         for k in 0..<4 { #expect(abs(w.scalars[k] - expected[k]) < 1e-6, "W[\(k / 2), \(k % 2)] = \(w.scalars[k]) vs \(expected[k])") }
+    }
+
+    @Test func spacesCountWithTheFollowingWord() {
+        let grouping = WordGrouping(bytes: Array(" ab  c ".utf8))
+        #expect(grouping.words == ["ab", "c"])
+        #expect(grouping.wordOfToken == [0, 0, 0, 1, 1, 1, 1], "leading spaces join the next word, trailing the last: \(grouping.wordOfToken)")
     }
 
     @Test func displayWidthCountsWideAndZeroWidth() {
