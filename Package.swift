@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Attention", dependencies: ["CKernels"]),
         .target(name: "Training", dependencies: ["Attention", "CKernels"]),
-        .target(name: "TinyLLM", dependencies: ["Attention", "Training"]),
+        .target(name: "TinyLLM", dependencies: ["Attention", "Training"], resources: [.copy("Resources/BundledModel")]),
         .target(name: "Pretrained", dependencies: ["Attention"]),
         .target(name: "AttentionViz", dependencies: ["Attention"]),
         .executableTarget(
@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
         .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"]),
+        .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "AttendCLITests", dependencies: ["attend", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

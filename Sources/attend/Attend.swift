@@ -16,8 +16,13 @@ struct Attend: AsyncParsableCommand {
 
 /// Every subcommand, in the order `--help` lists them.
 let attendSubcommands: [any ParsableCommand.Type] = [
-    Bench.self,
+    Train.self,
+    Generate.self,
+    Eval.self,
+    Explain.self,
+    View.self,
     Embed.self,
     AttentionCommand.self,
     Similarity.self,
+    Bench.self,
 ]

@@ -1,0 +1,88 @@
+import ArgumentParser
+import AttentionViz
+import Foundation
+
+/// `attend explain`: one text through self-attention, step by step, as the seeds explain it.
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk a sentence through self-attention step by step, with real numbers.",
+        discussion: """
+            Prints what the seed documents describe, computed by the library's kernels: the tokens, \
+            the embeddings X, Q = X·W_Q, K = X·W_K, V = X·W_V, the raw scores Q·Kᵀ, the scaling by √d_k \
+            (and why), the softmax weights as a heatmap, the output Z = A·V, then every head, the \
+            concatenation and W^O. Without --model a small seeded random model is used, and the output says so.
+
+            --focus TOKEN follows one token (WORD, WORD#2 for a repeat, #N for the N-th token): its \
+            score row, its weights as percentages and its new vector written out as a weighted sum.
+
+            Heatmaps use 24-bit colour on a terminal and ASCII shades otherwise (or with NO_COLOR \
+            set); wide matrices are cut to the terminal width with a note.
+
+            Examples:
+              attend explain "The cat sat on the mat" --focus sat
+              attend explain --example it-cat
+              attend explain --list-examples
+              attend explain "How are you doing?" --json > steps.json
+              attend explain "naïve café" --tokens bytes --focus café
+              attend explain --model runs/tiny "The cat" --layer 2 --head 1
+            """)
+
+    @OptionGroup var input: VizInputOptions
+    @OptionGroup var position: LayerHeadOptions
+
+    @Option(help: ArgumentHelp("Follow one token: WORD, WORD#2 (second occurrence) or #N (N-th token).", valueName: "token"))
+    var focus: String?
+
+    @Option(help: ArgumentHelp("Replay one of the seeds' worked examples with its own numbers (see --list-examples).", valueName: "name"))
+    var example: String?
+
+    @Flag(help: "List the worked examples.")
+    var listExamples = false
+
+    @Flag(help: "Print every intermediate tensor as JSON instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Colour: auto (terminal and no NO_COLOR), always, never.", valueName: "auto|always|never"))
+    var color: String = "auto"
+
+    @Option(help: "Terminal width for tables (default: $COLUMNS, else 100).")
+    var width: Int?
+
+    func validate() throws {
+        guard ColorMode(rawValue: color) != nil else {
+            throw ValidationError("--color must be auto, always or never, not '\(color)'.")
+        }
+        if example != nil && (input.text != nil || input.file != nil) {
+            throw ValidationError("--example replays a seed's own text; give either --example or a text.")
+        }
+    }
+
+    func run() throws {
+        let style = TerminalStyle.resolve(mode: ColorMode(rawValue: color) ?? .auto, width: width)
+        if listExamples {
+            print("Worked examples from the seed documents (attend explain --example NAME):\n")
+            print(WorkedExample.listing(), terminator: "")
+            return
+        }
+        if let example {
+            let result = try WorkedExample.named(example).run(style: style)
+            print(json ? result.json.serialized() : result.text, terminator: json ? "\n" : "")
+            return
+        }
+        let (source, title) = try input.makeSource()
+        let (layer, head) = try position.resolved(for: source)
+        var options = ExplainOptions()
+        options.layer = layer
+        options.head = head
+        options.style = style
+        options.title = title
+        if let focus {
+            options.focus = try FocusToken.resolve(focus, tokens: source.tokens, words: source.wordGrouping?.words)
+        }
+        if json {
+            print(ExplainJSON.make(source, options: options).serialized())
+        } else {
+            print(ExplainReport.render(source, options: options), terminator: "")
+        }
+    }
+}

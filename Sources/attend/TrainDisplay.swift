@@ -1,0 +1,109 @@
+import Foundation
+import TinyLLM
+
+/// How `attend train` shows progress: a redrawn bar on a terminal (stderr), plain log lines
+/// otherwise, or JSON lines with `--json`.
+struct TrainingDisplay {
+    let json: Bool
+    let terminal: Bool
+    let totalSteps: Int
+    let tokensPerStep: Int
+    private var lastValidation: Double?
+    private var lastLine = 0
+    private var lastPrinted = Date.distantPast
+
+    init(json: Bool, terminal: Bool, totalSteps: Int, tokensPerStep: Int) {
+        self.json = json; self.terminal = terminal; self.totalSteps = totalSteps; self.tokensPerStep = tokensPerStep
+    }
+
+    func start(trainer: TinyLLMTrainer, corpus: ByteCorpus, directory: URL, resumed: Bool) {
+        let c = trainer.configuration, o = trainer.options
+        if json {
+            printJSONLine([
+                "event": "start", "corpus": corpus.name, "corpusBytes": corpus.count,
+                "trainingBytes": corpus.training.count, "validationBytes": corpus.validation.count,
+                "parameters": c.parameterCount, "layers": c.layers, "heads": c.heads, "keyValueHeads": c.keyValueHeads,
+                "width": c.width, "contextLength": c.contextLength, "positions": c.positions.rawValue,
+                "batchSize": o.batchSize, "steps": o.steps, "startStep": trainer.step, "learningRate": Double(o.learningRate),
+                "seed": o.seed, "directory": directory.path, "resumed": resumed,
+            ])
+            return
+        }
+        print("""
+            model: \(c.summary), \(c.parameterCount) parameters
+            corpus: \(corpus.name), \(corpus.count) bytes (\(corpus.training.count) train, \(corpus.validation.count) validation)
+            schedule: \(o.steps) steps of \(o.batchSize)×\(c.contextLength) bytes, lr \(o.learningRate) → \(o.minimumLearningRate) (warmup \(o.warmupSteps), cosine), clip \(o.gradientClip), seed \(o.seed)
+            \(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
+            """)
+        fflush(nil)
+    }
+
+    mutating func show(_ event: TrainingEvent) {
+        switch event {
+        case let .step(step, result, tokensPerSecond, secondsPerStep):
+            let eta = Double(totalSteps - step) * secondsPerStep
+            if json {
+                guard step % 10 == 0 || step == totalSteps else { return }
+                printJSONLine(["event": "step", "step": step, "loss": Double(result.loss), "learningRate": Double(result.learningRate),
+                               "gradientNorm": Double(result.gradientNorm), "tokensPerSecond": tokensPerSecond.rounded(), "etaSeconds": eta.rounded()])
+            } else if terminal {
+                guard Date().timeIntervalSince(lastPrinted) > 0.1 || step == totalSteps else { return }
+                lastPrinted = Date()
+                drawBar(step: step, loss: result.loss, tokensPerSecond: tokensPerSecond, eta: eta)
+            } else {
+                let every = Swift.max(1, Swift.min(100, totalSteps / 50))
+                guard step % every == 0 || step == totalSteps else { return }
+                print(String(format: "step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  eta %@",
+                             step, totalSteps, result.loss, result.learningRate, result.gradientNorm, tokensPerSecond, formatDuration(eta)))
+                fflush(nil)
+            }
+        case let .evaluation(step, loss):
+            lastValidation = loss
+            if json {
+                printJSONLine(["event": "evaluation", "step": step, "validationLoss": loss, "validationBitsPerByte": bits(loss)])
+            } else {
+                clearBar()
+                print(String(format: "step %d: validation loss %.4f nats/byte (%.4f bits/byte)", step, loss, bits(loss)))
+                fflush(nil)
+            }
+        case let .checkpoint(step, directory):
+            if json { printJSONLine(["event": "checkpoint", "step": step, "directory": directory.path]) }
+            else if !terminal { print("step \(step): checkpoint written to \(directory.path)"); fflush(nil) }
+        case let .interrupted(step):
+            if json { printJSONLine(["event": "interrupted", "step": step]) }
+            else { clearBar(); print("interrupted at step \(step); checkpoint saved. Continue with --resume."); fflush(nil) }
+        }
+    }
+
+    func finish(trainer: TinyLLMTrainer, corpus: ByteCorpus, seconds: Double, interrupted: Bool) {
+        clearBar()
+        guard !interrupted else { return }
+        let full = trainer.model.averageLoss(on: corpus.validation)
+        if json {
+            printJSONLine(["event": "done", "step": trainer.step, "seconds": seconds.rounded(),
+                           "validationLoss": full, "validationBitsPerByte": bits(full)])
+        } else {
+            print(String(format: "done: %d steps in %@; full validation split: %.4f nats/byte (%.4f bits/byte)",
+                         trainer.step, formatDuration(seconds), full, bits(full)))
+        }
+    }
+
+    // MARK: Terminal bar
+
+    private mutating func drawBar(step: Int, loss: Float, tokensPerSecond: Double, eta: Double) {
+        let width = 24
+        let filled = Int(Double(width) * Double(step) / Double(Swift.max(totalSteps, 1)))
+        var bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        if colorEnabled { bar = "\u{1B}[36m" + bar + "\u{1B}[0m" }
+        let validation = lastValidation.map { String(format: "  val %.3f", $0) } ?? ""
+        let text = String(format: "\r%@ step %d/%d  loss %.3f%@  %.1fk tok/s  ETA %@ ",
+                          bar, step, totalSteps, loss, validation, tokensPerSecond / 1000, formatDuration(eta))
+        FileHandle.standardError.write(Data(text.utf8))
+        lastLine = text.count
+    }
+
+    private func clearBar() {
+        guard terminal, lastLine > 0 else { return }
+        FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastLine) + "\r").utf8))
+    }
+}

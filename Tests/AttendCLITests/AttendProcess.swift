@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Runs the built `attend` binary the way a user or script does, with a chosen environment
+/// and standard input, and returns what it printed.
+enum AttendProcess {
+    struct Result {
+        var status: Int32
+        var exitedNormally: Bool
+        var stdout: String
+        var stderr: String
+    }
+
+    /// - Parameters:
+    ///   - environment: added to (or, with a nil value, removed from) the test's environment;
+    ///     NO_COLOR=1 is set unless overridden.
+    static func run(_ arguments: [String], environment: [String: String?] = [:], input: Data? = nil) throws -> Result {
+        let binary = try #require(BenchCommandTests.attendBinary(), "no built `attend` next to the test bundle")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin
+        try process.run()
+        stdin.fileHandleForWriting.write(input ?? Data())
+        try stdin.fileHandleForWriting.close()
+        // Read stderr on another thread so neither pipe can fill up and stall the child.
+        let errorBox = Box()
+        let reader = Thread { errorBox.data = err.fileHandleForReading.readDataToEndOfFile(); errorBox.done.signal() }
+        reader.start()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        errorBox.done.wait()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, exitedNormally: process.terminationReason == .exit,
+                      stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: errorBox.data, as: UTF8.self))
+    }
+
+    final class Box: @unchecked Sendable {
+        var data = Data()
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// A fresh temporary folder, removed by the caller.
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("attend-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
