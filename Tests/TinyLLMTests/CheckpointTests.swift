@@ -92,8 +92,8 @@ import TinyLLM
         ("overlapping tensors", "", { _ in
             file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
                  data: Array(repeating: 0, count: 12)) }),
-        ("unsupported dtype", "I64", { _ in
-            file(header: #"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)) }),
+        ("unsupported dtype", "Q4", { _ in
+            file(header: #"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)) }),
         ("not a TinyLLM file", "format", { _ in
             file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: Array(repeating: 0, count: 4)) }),
         ("configuration JSON broken", "configuration", { _ in
