@@ -31,14 +31,14 @@ public enum SafeTensorsWriter {
                               "SafeTensorsWriter.encode: duplicate or reserved tensor name '\(item.name)'")
             let byteCount = item.tensor.count * storage.dtype.byteSize
             if index > 0 { header += "," }
-            header += "\(jsonString(item.name)):{\"dtype\":\"\(storage.dtype.rawValue)\",\"shape\":\(item.tensor.shape),"
+            header += "\(jsonStringLiteral(item.name)):{\"dtype\":\"\(storage.dtype.rawValue)\",\"shape\":\(item.tensor.shape),"
                 + "\"data_offsets\":[\(offset),\(offset + byteCount)]}"
             offset += byteCount
         }
         if !metadata.isEmpty {
             if !tensors.isEmpty { header += "," }
             header += "\"__metadata__\":{"
-            header += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            header += metadata.keys.sorted().map { "\(jsonStringLiteral($0)):\(jsonStringLiteral(metadata[$0]!))" }.joined(separator: ",")
             header += "}"
         }
         header += "}"
@@ -73,26 +73,5 @@ public enum SafeTensorsWriter {
         } catch {
             throw .unwritable(path: url.path, reason: error.localizedDescription)
         }
-    }
-
-    /// A JSON string literal for `text`, escaping quotes, backslashes and control characters.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
