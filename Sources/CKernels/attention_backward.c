@@ -16,7 +16,6 @@
 #include "include/ak_attention_backward.h"
 #include "attention_backward_ops.h"
 #include <math.h>
-#include <string.h>
 
 static long round16(long n) { return (n + 15) / 16 * 16; }
 

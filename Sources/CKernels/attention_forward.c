@@ -79,6 +79,20 @@ static void finish_scores(const ak_attention_problem *p, float *st, long ld,
     }
 }
 
+/// Tile column of the first key query `first` may see, clamped to [0, cols]; rows after `first`
+/// start no earlier (key_lo is monotone in i).
+static long key_range_start(const ak_attention_problem *p, long first, long j0, long cols) {
+    const long c = ak_key_lo(p, first) - j0;
+    return c < 0 ? 0 : (c > cols ? cols : c);
+}
+
+/// One past the tile column of the last key query `last` may see, clamped to [start, cols];
+/// rows before `last` end no later (key_hi is monotone in i).
+static long key_range_end(const ak_attention_problem *p, long last, long j0, long cols, long start) {
+    const long c = ak_key_hi(p, last) - j0;
+    return c < start ? start : (c > cols ? cols : c);
+}
+
 void ak_attention_forward_rows(const ak_attention_problem *p,
                                const float *q, const float *k, const float *v,
                                float *out, float *lse, long i0, long i1, long block_k,
@@ -114,8 +128,21 @@ void ak_attention_forward_rows(const ak_attention_problem *p,
     const int biased = p->alibi_slope != 0.0f || p->mask_kind != 0;
     for (long j0 = lo; j0 < hi; j0 += bc) {
         const long cols = hi - j0 < bc ? hi - j0 : bc;
-        ops->scores(qhat, brp, d, k + j0 * d, cols, st, ld);
         const int positional = !(j0 >= inner_lo && j0 + cols <= inner_hi);
+        if (!positional) {
+            ops->scores(qhat, brp, d, k + j0 * d, cols, st, ld);
+        } else {
+            // A boundary tile (the causal diagonal, a window edge): each 16-query panel computes
+            // only the keys some of its rows may see. The rest of the panel's column is left
+            // stale; finish_scores sets it to −inf on every real row (padding rows are never read).
+            for (long p0 = 0; p0 < brp; p0 += 16) {
+                const long last = p0 + 15 < rows - 1 ? p0 + 15 : rows - 1;
+                const long c_lo = key_range_start(p, i0 + p0, j0, cols);
+                const long c_hi = key_range_end(p, i0 + last, j0, cols, c_lo);
+                if (c_hi > c_lo)
+                    ops->scores(qhat + p0 * d, 16, d, k + (j0 + c_lo) * d, c_hi - c_lo, st + c_lo * ld + p0, ld);
+            }
+        }
         if (positional || biased) finish_scores(p, st, ld, i0, rows, j0, cols, positional);
         ops->softmax(st, ld, brp, cols, m, l, alpha);
         const float *vt = v + j0 * dv;
@@ -128,7 +155,19 @@ void ak_attention_forward_rows(const ak_attention_problem *p,
             vt = vpad;
             ldv = dvp;
         }
-        ops->accumulate(st, ld, rows, cols, vt, ldv, dvp, o, dvp, alpha);
+        if (!positional) {
+            ops->accumulate(st, ld, rows, cols, vt, ldv, dvp, o, dvp, alpha);
+        } else {
+            // Probabilities outside a group's key range are 0: skip them, but still apply α
+            // (an empty range only rescales).
+            for (long r0 = 0; r0 < rows; r0 += 6) {
+                const long n = rows - r0 < 6 ? rows - r0 : 6;
+                const long c_lo = key_range_start(p, i0 + r0, j0, cols);
+                const long c_hi = key_range_end(p, i0 + r0 + n - 1, j0, cols, c_lo);
+                ops->accumulate(st + c_lo * ld + r0, ld, n, c_hi - c_lo, vt + c_lo * ldv, ldv, dvp,
+                                o + r0 * dvp, dvp, alpha + r0);
+            }
+        }
     }
     // out = O / l and lse = ln2·(m + log₂ l) = log Σ exp(natural score); a row that saw no
     // allowed key (l = 0) gets zeros and −inf.

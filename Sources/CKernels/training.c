@@ -123,11 +123,11 @@ AK_INLINE void gelu_backward_body(const float *restrict x, const float *restrict
         for (size_t i = 0; i < n; i++) dx[i] = g[i] * ak_gelu_tanh_derivative(x[i]);
 }
 
-AK_INLINE void column_sums_body(const float *restrict g, size_t rows, size_t cols, float *restrict out, int accumulate) {
+AK_INLINE void column_sums_body(const float *restrict g, size_t rows, size_t cols, size_t stride, float *restrict out, int accumulate) {
     if (!accumulate)
         for (size_t j = 0; j < cols; j++) out[j] = 0;
     for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) out[j] += g[r * cols + j];
+        for (size_t j = 0; j < cols; j++) out[j] += g[r * stride + j];
 }
 
 AK_INLINE void norm_forward_body(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict y,
@@ -296,7 +296,8 @@ AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_fi
 
 AK_VOID_VARIANTS(bias_gelu, (float *x, const float *bias, float *y, size_t rows, size_t cols), (x, bias, y, rows, cols))
 AK_VOID_VARIANTS(gelu_backward, (const float *x, const float *g, float *dx, size_t n, int accumulate), (x, g, dx, n, accumulate))
-AK_VOID_VARIANTS(column_sums, (const float *g, size_t rows, size_t cols, float *out, int accumulate), (g, rows, cols, out, accumulate))
+AK_VOID_VARIANTS(column_sums, (const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate),
+                 (g, rows, cols, stride, out, accumulate))
 AK_VOID_VARIANTS(norm_forward,
             (const float *x, const float *w, const float *b, float *y, float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred),
             (x, w, b, y, mean, rstd, rows, cols, epsilon, centred))
@@ -329,8 +330,8 @@ void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size
     AK_DISPATCH(gelu_backward, x, g, dx, n, accumulate);
 }
 
-void ak_train_column_sums(const float *g, size_t rows, size_t cols, float *out, int accumulate) {
-    AK_DISPATCH(column_sums, g, rows, cols, out, accumulate);
+void ak_train_column_sums(const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate) {
+    AK_DISPATCH(column_sums, g, rows, cols, stride, out, accumulate);
 }
 
 void ak_train_norm_forward(const float *x, const float *w, const float *b, float *y,

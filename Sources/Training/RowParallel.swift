@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 
 // How the row kernels split work: contiguous blocks of whole rows, one per thread. Each row is
 // written by exactly one thread and each row's arithmetic does not depend on the split, so
@@ -29,4 +30,13 @@ func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -
 func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// `out[j] (+)= Σ_r g[r, j]` for `g` `[rows, width]`, split by columns across threads (each
+/// column summed by one thread, rows in order: the same result for any thread count).
+func columnSums(_ g: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let minimumColumns = Swift.max(16, 32768 / Swift.max(rows, 1))
+    parallelChunks(width, minimumChunk: minimumColumns) { range in
+        ak_train_column_sums(g + range.lowerBound, rows, range.count, width, out + range.lowerBound, accumulate ? 1 : 0)
+    }
 }

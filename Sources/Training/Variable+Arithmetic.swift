@@ -132,7 +132,9 @@ func broadcastingCombine(_ a: Tensor, _ b: Tensor, name: String, _ f: (Float, Fl
     if a.shape == b.shape {
         return Tensor(uninitializedShape: a.shape) { out in
             a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
-                for i in 0..<out.count { out[i] = f(x[i], y[i]) }
+                parallelChunks(out.count, minimumChunk: 32768) { range in
+                    for i in range { out[i] = f(x[i], y[i]) }
+                }
             } }
         }
     }

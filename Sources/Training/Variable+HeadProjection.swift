@@ -69,7 +69,7 @@ extension Variable {
                 }
                 if let biases {
                     var db = [Float](repeating: 0, count: width)
-                    db.withUnsafeMutableBufferPointer { ak_train_column_sums(dzp.baseAddress!, rows, width, $0.baseAddress!, 0) }
+                    db.withUnsafeMutableBufferPointer { columnSums(dzp.baseAddress!, rows: rows, width: width, into: $0.baseAddress!, accumulate: false) }
                     for (k, bias) in biases.enumerated() {
                         tape.accumulate(Tensor(shape: [outputSize], scalars: Array(db[(k * outputSize)..<((k + 1) * outputSize)])), into: bias)
                     }
@@ -84,13 +84,15 @@ extension Variable {
 struct HeadLayout {
     let projections: Int, batch: Int, heads: Int, length: Int, headSize: Int
 
-    /// `(row offset, head-layout offset)` of every contiguous run, in head-layout order.
+    /// `(row offset, head-layout offset)` of every contiguous run; the `(p, b)` blocks run in
+    /// parallel (each writes its own runs).
     @inline(__always)
     func forEachRun(_ body: (Int, Int) -> Void) {
         let width = projections * heads * headSize
-        var target = 0
-        for p in 0..<projections {
-            for b in 0..<batch {
+        parallelChunks(projections * batch, minimumChunk: Swift.max(1, 16384 / Swift.max(heads * length * headSize, 1))) { range in
+            for block in range {
+                let (p, b) = (block / batch, block % batch)
+                var target = block * heads * length * headSize
                 for h in 0..<heads {
                     for l in 0..<length {
                         body((b * length + l) * width + (p * heads + h) * headSize, target)

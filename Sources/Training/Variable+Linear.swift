@@ -97,7 +97,7 @@ extension Variable {
                 // db[out] += Σ_rows dz
                 if let bias {
                     tape.withGradient(of: bias) { db, accumulate in
-                        ak_train_column_sums(dzp.baseAddress!, rows, outputSize, db.baseAddress!, accumulate ? 1 : 0)
+                        columnSums(dzp.baseAddress!, rows: rows, width: outputSize, into: db.baseAddress!, accumulate: accumulate)
                     }
                 }
             }

@@ -18,13 +18,13 @@ struct BenchBackward: ParsableCommand {
         commandName: "backward",
         abstract: "Time attention forward+backward (fused, and reference up to N=1024).",
         discussion: """
-            For each shape of `attend bench kernels` (B=1, H=8, D=64, N in {128 … 4096}, causal and
-            not, D=128, Hq=8/Hkv=2): the forward that keeps the log-sum-exp
-            (scaledDotProductAttentionWithLogSumExp) and scaledDotProductAttentionBackward, timed
-            separately. GFLOP/s count the forward as 4·B·H·N²·D (half when causal) and the backward
-            as 2.5× that, as FlashAttention-2 does; fwd+bwd GFLOP/s = 3.5× forward FLOPs / total time.
-            +MiB is the backward's peak resident memory above the level before it (Linux only).
-            The long line runs the fused backward once at N=16384 causal (the reference's
+            For each shape of `attend bench kernels` (B=1, H=8, D=64, N in {128 … 4096}, causal and \
+            not, D=128, Hq=8/Hkv=2): the forward that keeps the log-sum-exp \
+            (scaledDotProductAttentionWithLogSumExp) and scaledDotProductAttentionBackward, timed \
+            separately. GFLOP/s count the forward as 4·B·H·N²·D (half when causal) and the backward \
+            as 2.5× that, as FlashAttention-2 does; fwd+bwd GFLOP/s = 3.5× forward FLOPs / total time. \
+            +MiB is the backward's peak resident memory above the level before it (Linux only). \
+            The long line runs the fused backward once at N=16384 causal (the reference's \
             probabilities alone would take 8.6 GB). Build with -c release.
             """)
 

@@ -175,8 +175,8 @@ extension AttentionBackwardTests {
         #expect([bg.queries, bg.keys, bg.values].allSatisfy { $0.scalars.allSatisfy(\.isFinite) }, "\(path): non-finite gradient")
     }
 
-    /// Two runs give bit-identical gradients (no order-dependent float races), on a case with
-    /// several key groups, so the fixed-order dQ reduction is exercised.
+    /// Two runs, and a serial run, give bit-identical gradients (no order-dependent float races),
+    /// on a case with several key groups, so the fixed-order dQ reduction is exercised.
     @Test func fusedIsDeterministic() {
         let c = TestSupport.AttentionCase("GQA causal", b: 1, hq: 4, hkv: 2, lq: 200, lk: 300, d: 32, dv: 16, mask: .causal)
         let problem = AttentionProblem(function: "test", queries: [1, 4, 200, 32], keys: [1, 2, 300, 32], values: [1, 2, 300, 16],
@@ -187,6 +187,13 @@ extension AttentionBackwardTests {
         let first = BackwardPath.fusedSIMD.run(c, q, k, v, dO), second = BackwardPath.fusedSIMD.run(c, q, k, v, dO)
         #expect(first.queries == second.queries && first.keys == second.keys && first.values == second.values,
                 "two fused backward runs differ")
+        // One thread (every work item in order on this thread) gives the very same bits as the
+        // threaded run, so ATTEND_THREADS cannot change the result.
+        let (o, lse) = FusedAttention.forward(problem, queries: q, keys: k, values: v)
+        let serial = FusedAttentionBackward.backward(
+            problem, outputGradient: dO, queries: q, keys: k, values: v, output: o, logSumExp: lse, serial: true)
+        #expect(serial.queries == first.queries && serial.keys == first.keys && serial.values == first.values,
+                "serial and threaded fused backward differ")
     }
 
     /// The number of key groups depends on the shape only, and the extra dQ buffers stay

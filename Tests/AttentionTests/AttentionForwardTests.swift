@@ -32,7 +32,8 @@ func maxLogSumExpError(_ t: Tensor, _ reference: [Double]) -> Double {
 extension TestSupport.AttentionCase {
     /// Forward-only cases on top of the shared grid: several query blocks and key tiles with
     /// ragged ends (65, 129, 257 are one past the 64-wide tiles), a window wider than a tile,
-    /// a value width that is not a multiple of the 16-wide register blocks, and D = 128.
+    /// a value width that is not a multiple of the 16-wide register blocks, D = 128, and keys
+    /// long enough for larger query blocks.
     static let forwardGrid: [TestSupport.AttentionCase] = [
         TestSupport.AttentionCase("none blocks", b: 1, hq: 2, hkv: 1, lq: 129, lk: 257, d: 64, dv: 40),
         TestSupport.AttentionCase("causal blocks Lq<Lk", b: 1, hq: 2, hkv: 2, lq: 65, lk: 257, d: 33, dv: 64, mask: .causal),
@@ -40,6 +41,8 @@ extension TestSupport.AttentionCase {
         TestSupport.AttentionCase("sliding 100", b: 1, hq: 1, hkv: 1, lq: 257, lk: 257, d: 16, dv: 16, mask: .slidingWindow(100)),
         TestSupport.AttentionCase("keyPadding blocks", b: 2, hq: 1, hkv: 1, lq: 65, lk: 257, d: 128, dv: 1, mask: .keyPadding([200, 64])),
         TestSupport.AttentionCase("alibi sliding", b: 1, hq: 2, hkv: 1, lq: 129, lk: 129, d: 8, dv: 24, mask: .slidingWindow(70), alibi: true),
+        // Lk ≥ 4096 switches the fused path to 128-row query blocks.
+        TestSupport.AttentionCase("long keys causal", b: 1, hq: 1, hkv: 1, lq: 131, lk: 4100, d: 8, dv: 8, mask: .causal),
     ]
 }
 

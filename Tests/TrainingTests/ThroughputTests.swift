@@ -18,6 +18,7 @@ import Training
         var times: [Double] = []
         var phase = [Double](repeating: 0, count: 3)
         var cpuStart = 0.0
+        var lastLoss: Float = 0
         for step in 0..<(steps + 2) {
             if step == 2 { cpuStart = processCPUSeconds() }
             let (tokens, targets) = byteBatch(batch: batch, length: context, seed: UInt64(step))
@@ -26,6 +27,7 @@ import Training
             let loss = model.loss(tokens: tokens, targets: targets, on: tape)
             let t1 = DispatchTime.now().uptimeNanoseconds
             let gradients = try tape.backward(loss, step: step)
+            lastLoss = loss.value.scalars[0]
             let t2 = DispatchTime.now().uptimeNanoseconds
             try optimizer.update(&model, with: gradients)
             let t3 = DispatchTime.now().uptimeNanoseconds
@@ -41,6 +43,8 @@ import Training
         print(String(format: "baby step: batch %d × %d tokens, threads %d: median %.2f ms (min %.2f) → %.0f tokens/s (best %.0f); CPU %.2f ms/step → %.0f tokens per CPU-second; forward %.1f%%, backward %.1f%%, AdamW %.1f%%",
             batch, context, Threading.threadCount, median * 1e3, sorted[0] * 1e3, tokens / median, tokens / sorted[0], cpu * 1e3, tokens / cpu,
             100 * phase[0] / times.reduce(0, +), 100 * phase[1] / times.reduce(0, +), 100 * phase[2] / times.reduce(0, +)))
+        // Printed in full so runs with different ATTEND_THREADS can be compared bit for bit.
+        print("baby step: loss after \(steps + 2) steps = \(lastLoss) (bit pattern \(String(lastLoss.bitPattern, radix: 16)))")
     }
 }
 

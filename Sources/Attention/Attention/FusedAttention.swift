@@ -3,13 +3,23 @@ import CKernels
 /// The fused, tiled attention forward (FlashAttention-2): each work item is one query block
 /// of one (batch, query head); it streams key/value tiles through an online softmax in C and
 /// writes its output rows and their log-sum-exp. Extra memory per work item is the scratch of
-/// `ak_attention_forward_scratch_count`, O(Br·(D + Bc)), never O(Lq·Lk).
+/// `ak_attention_forward_scratch_count`, O(Br·(D + Dv + Bc) + Bc·Dv), never O(Lq·Lk).
 package enum FusedAttention {
-    /// Query rows per work item (Br) and keys per tile (Bc). Measured on a 2-core Zen 3 at
-    /// N = 1024, D = 64 (docs/notes/fused.md): 64×64 and 96×64 were best; the working set
-    /// (Q̂, Sᵀ, K/V tiles, O ≈ 64 KiB) stays in L2 and a tile's products stay in L1.
-    package static let queryBlock = 64
+    /// Keys per tile (Bc). With 64 query rows, the working set of one tile (Q̂, Sᵀ, the K and V
+    /// tiles, O: about 80 KiB at D = 64) stays in L2 and each product's operands in L1.
     package static let keyBlock = 64
+
+    /// Query rows per work item (Br): 64, or more when the keys no longer fit in L2 (512 KiB per
+    /// core on Zen 3; K and V of one head take 2 MiB at Lk = 4096, D = 64) so that each K/V tile
+    /// fetched from L3 serves more queries. Measured with scripts/fused_kernel_bench.c (per-core
+    /// CPU time, docs/notes/fused.md): Br = 128 gains ~10% at N = 8192, 256 a little more at
+    /// N = 16384. Never so large that the work items could not keep every thread busy.
+    package static func queryBlock(for p: AttentionProblem) -> Int {
+        let wanted = p.keyLength >= 16_384 ? 256 : p.keyLength >= 4096 ? 128 : 64
+        var br = wanted
+        while br > 64 && p.batch * p.queryHeads * ((p.queryLength + br - 1) / br) < 4 * Threading.threadCount { br /= 2 }
+        return min(br, p.queryLength)
+    }
 
     /// Output `[B, Hq, Lq, Dv]` and log-sum-exp `[B, Hq, Lq]` (−inf on rows with no allowed key).
     /// `useSIMD: false` forces the portable C micro-kernels (tests compare both paths).
@@ -26,7 +36,7 @@ package enum FusedAttention {
         guard p.headDimension > 0, dv > 0 else {
             return ReferenceAttention.forward(p, queries: queries, keys: keys, values: values)
         }
-        let br = min(queryBlock, lq)
+        let br = queryBlock(for: p)
         let blocksPerHead = (lq + br - 1) / br
         let scratchCount = ak_attention_forward_scratch_count(br, keyBlock, p.headDimension, dv)
         let simd: Int32 = useSIMD ? 1 : 0

@@ -35,9 +35,11 @@ package enum FusedAttentionBackward {
     }
 
     /// `(dQ, dK, dV)`; `useSIMD: false` forces the portable C micro-kernels (tests compare both).
+    /// `serial: true` runs the work items one after another on the calling thread, which is how
+    /// the tests show that the thread count does not change a single bit of the result.
     package static func backward(
         _ p: AttentionProblem, outputGradient: Tensor, queries: Tensor, keys: Tensor, values: Tensor,
-        output: Tensor, logSumExp: Tensor, useSIMD: Bool = true
+        output: Tensor, logSumExp: Tensor, useSIMD: Bool = true, serial: Bool = false
     ) -> (queries: Tensor, keys: Tensor, values: Tensor) {
         let (bn, hq, hkv) = (p.batch, p.queryHeads, p.keyValueHeads)
         let (lq, lk, d, dv) = (p.queryLength, p.keyLength, p.headDimension, p.valueDimension)
@@ -68,7 +70,7 @@ package enum FusedAttentionBackward {
             dK.withUnsafeMutableBufferPointer { dk in
             dV.withUnsafeMutableBufferPointer { dvOut in
                 let (dq, dk, dvOut) = (dq.baseAddress!, dk.baseAddress!, dvOut.baseAddress!)
-                parallelFor(bn * hkv * groups) { item in
+                forEach(bn * hkv * groups, serial: serial) { item in
                     let b = item / (hkv * groups), g = (item / groups) % hkv, group = item % groups
                     let dqBase = group == 0 ? dq : partials + (group - 1) * dqCount
                     withScratch(scratchCount) { scratch in
@@ -91,16 +93,26 @@ package enum FusedAttentionBackward {
                 }
                 guard groups > 1 else { return }
                 // dQ = buffer 0 + buffer 1 + … in that order, element by element.
-                let partials = UncheckedSendableBox(partials)
-                parallelChunks(dqCount, minimumChunk: 1 << 14) { range in
+                let chunks = serial ? 1 : Threading.threadCount
+                forEach(chunks, serial: serial) { chunk in
+                    let range = dqCount * chunk / chunks..<dqCount * (chunk + 1) / chunks
                     for group in 1..<groups {
-                        let source = partials.value + (group - 1) * dqCount
+                        let source = partials + (group - 1) * dqCount
                         for index in range { dq[index] += source[index] }
                     }
                 }
             }}}}}}}}}
         }
         return (dQ, dK, dV)
+    }
+
+    /// `body(0) … body(count − 1)`: in order on this thread when `serial`, else on the workers.
+    static func forEach(_ count: Int, serial: Bool, _ body: (Int) -> Void) {
+        if serial {
+            for item in 0..<count { body(item) }
+        } else {
+            parallelFor(count, body)
+        }
     }
 
     /// `δ[r] = Σ_c a[r, c]·b[r, c]` over `rows` rows of `width`.

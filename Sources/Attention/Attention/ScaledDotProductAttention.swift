@@ -28,7 +28,7 @@ public func scaledDotProductAttention(
 /// Scaled dot-product attention that also returns, per query row, the log-sum-exp of its
 /// masked, scaled scores: `lse[b, h, i] = log Σⱼ exp(scale·qᵢ·kⱼ + bias(i, j))` over the
 /// allowed keys, `-inf` for a row that may attend to no key. The backward
-/// (``scaledDotProductAttentionBackward(queries:keys:values:output:logSumExp:outputGradient:scale:mask:alibiSlopes:implementation:)``)
+/// (``scaledDotProductAttentionBackward(outputGradient:queries:keys:values:output:logSumExp:scale:mask:alibiSlopes:implementation:)``)
 /// recomputes the probabilities from it as `P(i, j) = exp(score(i, j) − lse[i])`.
 ///
 /// Same parameters and semantics as

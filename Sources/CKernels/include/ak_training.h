@@ -22,8 +22,9 @@ void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows,
 /// dx[i] (+)= g[i] · GELU_tanh′(x[i]), n elements.
 void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate);
 
-/// out[j] (+)= Σ_r g[r, j] (bias gradients), g R×C.
-void ak_train_column_sums(const float *g, size_t rows, size_t cols, float *out, int accumulate);
+/// out[j] (+)= Σ_r g[r·stride + j] for j < cols (bias gradients; a block of columns of a
+/// wider matrix when stride > cols, so threads can split the columns with no partial sums).
+void ak_train_column_sums(const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate);
 
 /// LayerNorm (centred != 0) or RMSNorm (centred == 0) of each row:
 /// y = (x − μ)·rstd·w + b, rstd = 1/√(mean((x − μ)²) + ε) (μ = 0 for RMSNorm). b may be NULL.
