@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
-        .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"]),
+        .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"]),
         .testTarget(name: "AttendCLITests", dependencies: ["attend", "TestSupport"]),
     ],

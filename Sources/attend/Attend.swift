@@ -20,4 +20,7 @@ let attendSubcommands: [any ParsableCommand.Type] = [
     Generate.self,
     Eval.self,
     Bench.self,
+    Embed.self,
+    AttentionCommand.self,
+    Similarity.self,
 ]

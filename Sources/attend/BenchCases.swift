@@ -62,6 +62,8 @@ struct GemmBenchCase: Sendable {
             .init(m: 768, n: 128, k: 384, transposeB: false),
             // The shape of one head's scores Q·Kᵀ at N=1024, D=64.
             .init(m: 1024, n: 1024, k: 64, transposeB: true),
+            // One decoding token through a 384 → 1536 layer (x·Wᵀ): the few-row path.
+            .init(m: 1, n: 1536, k: 384, transposeB: true),
         ]
     }
 }

@@ -17,7 +17,7 @@ import Testing
         ("empty file", Data(), .tooShort(byteCount: 0)),
         ("header length past the end", file(header: "{}", dataBytes: 0).replacing8(with: 1_000), .headerLengthOutOfRange(headerLength: 1_000, fileSize: 10)),
         ("header length over 100 MB", file(header: "{}", dataBytes: 0).replacing8(with: UInt64.max), .headerLengthOutOfRange(headerLength: .max, fileSize: 10)),
-        ("wrong dtype", file(header: #"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, dataBytes: 8), .unsupportedDType(name: "x", dtype: "I64")),
+        ("unknown dtype", file(header: #"{"x":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, dataBytes: 8), .unsupportedDType(name: "x", dtype: "Q4")),
         ("offsets past the data", file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), .offsetsOutOfRange(name: "x", begin: 0, end: 8, dataSize: 4)),
         ("reversed offsets", file(header: #"{"x":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}"#, dataBytes: 4), .offsetsOutOfRange(name: "x", begin: 4, end: 0, dataSize: 4)),
         ("shape disagrees with bytes", file(header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), .byteCountMismatch(name: "x", expected: 12, actual: 8)),
@@ -31,6 +31,17 @@ import Testing
         ("metadata not strings", file(header: #"{"__metadata__":{"a":1}}"#, dataBytes: 0), .invalidMetadata(reason: "value for 'a' is not a string")),
         ("header is an array", file(header: "[1,2]", dataBytes: 0), .headerNotJSON(reason: "the header is JSON but not an object")),
     ]
+
+    /// Hugging Face BERT checkpoints carry an I64 `position_ids` buffer beside F32 weights: the
+    /// file opens, the weights read, and only reading the integer entry throws.
+    @Test func integerEntriesOpenButDoNotRead() throws {
+        let header = #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
+        var data = Self.file(header: header, dataBytes: 8)
+        data.append(contentsOf: [0, 0, 0x80, 0x3F])  // 1.0 as little-endian F32
+        let file = try SafeTensorsFile(data: data)
+        #expect(try file.tensor(named: "w").scalars == [1])
+        #expect(throws: SafeTensorsError.unsupportedDType(name: "ids", dtype: "I64")) { try file.tensor(named: "ids") }
+    }
 
     @Test(arguments: cases.indices)
     func rejectsWithTheRightError(index: Int) {

