@@ -48,6 +48,9 @@ extension TinyLLMCheckpoint {
             guard let entry = file.entry(named: name) else {
                 throw fail("missing tensor \(name) (the configuration \(configuration.summary) needs it)")
             }
+            guard entry.dtype.isReadable else {
+                throw fail("tensor \(name) has dtype \(entry.dtype.rawValue); TinyLLM weights are F32, F16 or BF16")
+            }
             guard entry.shape == parameter.shape else {
                 throw fail("tensor \(name) has shape \(entry.shape) but the configuration \(configuration.summary) needs \(parameter.shape)")
             }

@@ -92,8 +92,12 @@ import TinyLLM
         ("overlapping tensors", "", { _ in
             file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
                  data: Array(repeating: 0, count: 12)) }),
-        ("unsupported dtype", "Q4", { _ in
-            file(header: #"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)) }),
+        ("integer dtype for a weight", "dtype I32", { data in
+            // Same byte size, so every offset stays valid: only the declared type is wrong.
+            let headerEnd = 8 + Int(data[0]) + Int(data[1]) << 8 + Int(data[2]) << 16
+            let header = String(decoding: data[8..<headerEnd], as: UTF8.self)
+                .replacingOccurrences(of: #""dtype":"F32""#, with: #""dtype":"I32""#)
+            return data[..<8] + Data(header.utf8) + data[headerEnd...] }),
         ("not a TinyLLM file", "format", { _ in
             file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: Array(repeating: 0, count: 4)) }),
         ("configuration JSON broken", "configuration", { _ in
