@@ -14,10 +14,16 @@ import Darwin
 /// Raising the mmap threshold to 32 MiB and the trim threshold to 256 MiB keeps those buffers
 /// in the heap for reuse (what PyTorch's caching allocator achieves by other means).
 ///
-/// Applied once per process, on the first ``Tape``; glibc only (`ak_train_tune_allocator`).
-/// Set `ATTEND_KEEP_MALLOC=1` to leave the allocator untouched.
-enum AllocatorTuning {
-    static let applied: Bool = {
+/// This changes a process-wide setting, so a library never does it behind the caller's back:
+/// a program that trains (as `attend train` does) opts in by calling
+/// ``AllocatorTuning/keepTrainingBuffersInHeap()`` once. glibc only (`ak_train_tune_allocator`);
+/// `ATTEND_KEEP_MALLOC=1` vetoes it.
+public enum AllocatorTuning {
+    /// Raises glibc's mmap and trim thresholds once per process; returns whether they were changed.
+    @discardableResult
+    public static func keepTrainingBuffersInHeap() -> Bool { applied }
+
+    private static let applied: Bool = {
         if let value = getenv("ATTEND_KEEP_MALLOC"), String(cString: value) != "0", String(cString: value) != "" { return false }
         return ak_train_tune_allocator() != 0
     }()

@@ -40,14 +40,12 @@ public final class Tape {
 
     /// A tape in training mode whose dropout stream starts from `seed`.
     public init(training: Bool = true, seed: UInt64 = 0) {
-        _ = AllocatorTuning.applied
         self.isTraining = training
         self.generator = SeededGenerator(seed: seed)
     }
 
     /// A tape drawing dropout masks from an existing generator state.
     public init(training: Bool = true, generator: SeededGenerator) {
-        _ = AllocatorTuning.applied
         self.isTraining = training
         self.generator = generator
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 import Attention
 import Foundation
 import TinyLLM
@@ -61,6 +62,7 @@ struct Train: ParsableCommand {
     var json = false
 
     func run() throws {
+        AllocatorTuning.keepTrainingBuffersInHeap()  // measured −15% CPU per step; see its doc
         try reportingTinyLLMErrors { try train() }
     }
 
