@@ -75,22 +75,22 @@ struct BenchReport: Codable, Sendable {
         var lines = [header, ""]
         let attention = rows.filter { $0.kind == "attention" }
         if !attention.isEmpty {
-            lines.append("attention, B=1 H=8       |        reference         |          fused           |")
-            lines.append("case                     |     ms  GFLOP/s  +MiB    |     ms  GFLOP/s  +MiB    | fused/ref")
+            lines.append("attention, B=1 H=8            |        reference         |          fused           |")
+            lines.append("case                          |     ms  GFLOP/s  +MiB    |     ms  GFLOP/s  +MiB    | fused/ref")
             for reference in attention where reference.implementation == "reference" {
                 let fused = attention.first { $0.implementation == "fused" && $0.name == reference.name }
                 let speedup = fused?.speedupOverReference.map { fixed($0, 2) + "×" } ?? "-"
                 lines.append(
-                    pad(reference.name, 25) + "| " + cells(reference) + " | " + (fused.map(cells) ?? pad("-", 24))
+                    pad(reference.name, 30) + "| " + cells(reference) + " | " + (fused.map(cells) ?? pad("-", 24))
                         + " | " + speedup)
             }
             lines.append("")
         }
         let gemm = rows.filter { $0.kind == "gemm" }
         if !gemm.isEmpty {
-            lines.append("gemm (m×n×k)             |     ms  GFLOP/s")
+            lines.append("gemm (m×n×k)                  |     ms  GFLOP/s")
             for row in gemm {
-                lines.append(pad(row.name, 25) + "| " + leftPad(fixed(row.milliseconds, 2), 6) + "  " + leftPad(fixed(row.gflops, 1), 7))
+                lines.append(pad(row.name, 30) + "| " + leftPad(fixed(row.milliseconds, 2), 6) + "  " + leftPad(fixed(row.gflops, 1), 7))
             }
             lines.append("")
         }
