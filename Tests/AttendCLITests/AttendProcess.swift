@@ -11,13 +11,28 @@ enum AttendProcess {
         var stderr: String
     }
 
+    /// The `attend` executable SwiftPM built beside this test bundle.
+    static func binary() -> URL? {
+        var directories: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            directories.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        // macOS: the .xctest bundle sits in the products directory.
+        directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            directories.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        return directories.map { $0.appendingPathComponent("attend") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
     /// - Parameters:
     ///   - environment: added to (or, with a nil value, removed from) the test's environment;
     ///     NO_COLOR=1 is set unless overridden.
     static func run(_ arguments: [String], environment: [String: String?] = [:], input: Data? = nil) throws -> Result {
-        let binary = try #require(BenchCommandTests.attendBinary(), "no built `attend` next to the test bundle")
+        let executable = try #require(binary(), "no built `attend` next to the test bundle")
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"

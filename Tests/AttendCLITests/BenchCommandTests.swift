@@ -3,39 +3,10 @@ import Testing
 
 /// End-to-end: the built `attend` binary, run the way scripts run it.
 @Suite struct BenchCommandTests {
-    /// The `attend` executable SwiftPM built beside this test bundle.
-    static func attendBinary() -> URL? {
-        var directories: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            directories.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        // macOS: the .xctest bundle sits in the products directory.
-        directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            directories.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        return directories.map { $0.appendingPathComponent("attend") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
-
     /// Runs `attend` with `arguments`; returns (exit status, stdout, stderr).
     static func runAttend(_ arguments: [String]) throws -> (Int32, String, String) {
-        let binary = try #require(attendBinary(), "no built `attend` next to the test bundle")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting so a full pipe cannot stall the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try AttendProcess.run(arguments)
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test func quickJSONHasTheDocumentedShape() throws {

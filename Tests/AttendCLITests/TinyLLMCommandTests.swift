@@ -19,19 +19,8 @@ import Testing
 
     /// Runs `attend` with extra environment variables; returns (status, stdout, stderr).
     static func attend(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Int32, String, String) {
-        let binary = try #require(BenchCommandTests.attendBinary(), "no built `attend` next to the test bundle")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"].merging(extra) { $1 }) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try AttendProcess.run(arguments, environment: extra.mapValues { $0 as String? })
+        return (result.status, result.stdout, result.stderr)
     }
 
     static func jsonLines(_ text: String) -> [[String: Any]] {
@@ -83,7 +72,7 @@ import Testing
         let (status, _, stderr) = try Self.attend(Self.trainArguments(corpus: corpus, out: straight, steps: steps))
         #expect(status == 0, "\(stderr)")
 
-        let binary = try #require(BenchCommandTests.attendBinary())
+        let binary = try #require(AttendProcess.binary())
         let process = Process()
         process.executableURL = binary
         process.arguments = Self.trainArguments(corpus: corpus, out: stopped, steps: steps)
