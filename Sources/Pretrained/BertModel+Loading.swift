@@ -60,7 +60,8 @@ extension BertModel {
     /// are ignored. `path` names the file in errors.
     ///
     /// - Throws: ``PretrainedError/missingTensor(name:file:)``,
-    ///   ``PretrainedError/shapeMismatch(name:expected:actual:)``, or the file's
+    ///   ``PretrainedError/shapeMismatch(name:expected:actual:)``,
+    ///   ``PretrainedError/nonFiniteWeight(name:file:index:value:)``, or the file's
     ///   `SafeTensorsError` (e.g. a weight stored as an integer type).
     public init(configuration: BertConfiguration, weights file: SafeTensorsFile, path: String = "model.safetensors") throws {
         let prefix = file.entry(named: "embeddings.word_embeddings.weight") == nil
@@ -72,7 +73,11 @@ extension BertModel {
             guard entry.shape == shape else {
                 throw PretrainedError.shapeMismatch(name: prefix + name, expected: shape, actual: entry.shape)
             }
-            return try file.tensor(named: prefix + name)
+            let tensor = try file.tensor(named: prefix + name)
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw PretrainedError.nonFiniteWeight(name: prefix + name, file: path, index: bad, value: tensor.scalars[bad])
+            }
+            return tensor
         }
     }
 

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// Everything that can be wrong with a model folder or its files, as a thrown error that says
@@ -20,25 +21,29 @@ public enum PretrainedError: Error, Equatable, Sendable, CustomStringConvertible
     case missingSpecialToken(String)
     /// Input that cannot be encoded (e.g. an empty list of texts).
     case invalidInput(String)
+    /// A weight holds NaN or ±∞: the model would give NaN or meaningless outputs.
+    case nonFiniteWeight(name: String, file: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
         case .missingFile(let path, let hint):
-            return "missing file: \(path)\(hint.isEmpty ? "" : " (\(hint))")"
+            return "missing file: \(terminalSafe(path))\(hint.isEmpty ? "" : " (\(hint))")"
         case .unreadableFile(let path, let reason):
-            return "cannot read \(path): \(reason)"
+            return "cannot read \(terminalSafe(path)): \(terminalSafe(reason, limit: 600))"
         case .unsupportedArchitecture(let what):
-            return "unsupported architecture: \(what); this encoder implements BERT-family models (model_type bert, absolute positions, GELU)"
+            return "unsupported architecture: \(terminalSafe(what, limit: 600)); this encoder implements BERT-family models (model_type bert, absolute positions, GELU)"
         case .invalidConfiguration(let path, let reason):
-            return "invalid configuration in \(path): \(reason)"
+            return "invalid configuration in \(terminalSafe(path)): \(terminalSafe(reason, limit: 600))"
         case .missingTensor(let name, let file):
-            return "tensor \"\(name)\" is missing from \(file); is this a BERT checkpoint?"
+            return "tensor \"\(terminalSafe(name))\" is missing from \(terminalSafe(file)); is this a BERT checkpoint?"
         case .shapeMismatch(let name, let expected, let actual):
-            return "tensor \"\(name)\" has shape \(actual) but config.json implies \(expected)"
+            return "tensor \"\(terminalSafe(name))\" has shape \(actual) but config.json implies \(expected)"
         case .missingSpecialToken(let token):
-            return "vocab.txt has no \(token) token"
+            return "vocab.txt has no \(terminalSafe(token, limit: 60)) token"
+        case .nonFiniteWeight(let name, let file, let index, let value):
+            return "tensor \"\(terminalSafe(name))\" in \(terminalSafe(file)) holds a non-finite value (\(value)) at element \(index); the weights are damaged"
         case .invalidInput(let reason):
-            return "invalid input: \(reason)"
+            return "invalid input: \(terminalSafe(reason, limit: 600))"
         }
     }
 }

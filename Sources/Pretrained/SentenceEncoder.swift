@@ -33,10 +33,12 @@ public struct SentenceEncoder: Sendable {
         }
         let model = try BertModel(modelDirectory: directory)
         let tokenizer = try WordPieceTokenizer(modelDirectory: directory, positionLimit: model.configuration.maximumPositions)
-        guard tokenizer.tokens.count <= model.configuration.vocabularySize else {
+        // A vocabulary of another size belongs to another model (or is cut short): its ids
+        // would index the wrong embeddings.
+        guard tokenizer.tokens.count == model.configuration.vocabularySize else {
             throw PretrainedError.invalidConfiguration(
                 path: directory.appendingPathComponent("vocab.txt").path,
-                reason: "\(tokenizer.tokens.count) tokens but the model has \(model.configuration.vocabularySize) embeddings")
+                reason: "\(tokenizer.tokens.count) tokens but config.json's vocab_size and the embeddings say \(model.configuration.vocabularySize); the vocabulary does not belong to this model or is incomplete")
         }
         self.init(tokenizer: tokenizer, model: model, pooling: try SentencePooling(modelDirectory: directory))
     }

@@ -40,10 +40,10 @@ public struct SentencePooling: Sendable, Equatable {
         let types = modules.map { ($0["type"] as? String) ?? "" }
         let normalizes = types.contains { $0.hasSuffix(".Normalize") }
         guard let pooling = modules.first(where: { (($0["type"] as? String) ?? "").hasSuffix(".Pooling") }) else {
-            throw PretrainedError.unsupportedArchitecture("modules.json lists no Pooling module (\(types))")
+            throw PretrainedError.unsupportedArchitecture("modules.json lists no Pooling module (\(terminalSafe("\(types)", limit: 200)))")
         }
         let path = (pooling["path"] as? String) ?? "1_Pooling"
-        let configURL = directory.appendingPathComponent(path).appendingPathComponent("config.json")
+        let configURL = try ModelFiles.inside(directory, path, file: modulesURL).appendingPathComponent("config.json")
         let config = try ModelFiles.readJSONObject(configURL, hint: "the Pooling module's configuration")
         let modes: [(String, Mode)] = [
             ("pooling_mode_mean_tokens", .mean), ("pooling_mode_cls_token", .classToken),

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 extension WordPieceTokenizer {
@@ -55,8 +56,9 @@ enum ModelFiles {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw PretrainedError.missingFile(path: url.path, hint: hint)
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw PretrainedError.unreadableFile(path: url.path, reason: "permission denied or not a file")
+        let data: Data
+        do { data = try FileAccess.read(url.path) } catch {
+            throw PretrainedError.unreadableFile(path: url.path, reason: error.reason)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw PretrainedError.unreadableFile(path: url.path, reason: "not UTF-8 text")
@@ -76,6 +78,18 @@ enum ModelFiles {
             throw PretrainedError.unreadableFile(path: url.path, reason: "expected a JSON object at the top level")
         }
         return dictionary
+    }
+
+    /// `directory/relative`, refused unless it stays inside `directory` once `..` and symbolic
+    /// links are resolved: paths written in a model's files never reach outside its folder.
+    static func inside(_ directory: URL, _ relative: String, file: URL) throws -> URL {
+        let root = directory.standardizedFileURL.resolvingSymlinksInPath().path
+        let target = directory.appendingPathComponent(relative).standardizedFileURL.resolvingSymlinksInPath()
+        guard !relative.hasPrefix("/"), target.path == root || target.path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            throw PretrainedError.invalidConfiguration(
+                path: file.path, reason: "the path \"\(terminalSafe(relative, limit: 80))\" leads outside the model folder")
+        }
+        return target
     }
 
     /// The JSON object in `url`, or nil when the file does not exist (a malformed file still throws).

@@ -58,9 +58,18 @@ public struct WordPieceTokenizer: Sendable {
 
     /// Token ids for one text: `[CLS] pieces… [SEP]`, at most ``maximumSequenceLength``.
     public func encode(_ text: String) -> [Int] {
-        var ids = [classificationID]
         // Room for this many ids before [SEP]: [CLS] plus maximumSequenceLength − 2 pieces.
-        let limit = maximumSequenceLength - 1
+        encode(text, limit: maximumSequenceLength - 1)
+    }
+
+    /// How many ids `text` would need without truncation (`[CLS]` and `[SEP]` included): more
+    /// than ``maximumSequenceLength`` means ``encode(_:)`` drops the end of the text.
+    public func untruncatedLength(_ text: String) -> Int {
+        encode(text, limit: Int.max).count
+    }
+
+    private func encode(_ text: String, limit: Int) -> [Int] {
+        var ids = [classificationID]
         for segment in segments(text) where ids.count < limit {
             switch segment {
             case .special(let id): ids.append(id)

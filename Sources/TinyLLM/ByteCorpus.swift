@@ -28,10 +28,9 @@ public struct ByteCorpus: Sendable {
     /// - Throws: ``TinyLLMError/unreadableFile(path:reason:)``.
     public init(contentsOf path: String) throws {
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            self.init(bytes: [UInt8](data), name: path)
+            self.init(bytes: [UInt8](try FileAccess.read(path)), name: path)
         } catch {
-            throw TinyLLMError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+            throw TinyLLMError.unreadableFile(path: path, reason: error.reason)
         }
     }
 
@@ -87,9 +86,9 @@ public struct ByteCorpus: Sendable {
 
     /// FNV-1a 64-bit hash of all bytes: a checkpoint remembers which corpus it was trained on.
     public var fingerprint: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in training { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        for b in validation { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        var hash = FNV1a64()
+        hash.update(training)
+        hash.update(validation)
+        return String(hash.value, radix: 16)
     }
 }

@@ -40,6 +40,14 @@ extension TinyLLMCheckpoint {
             throw fail("metadata \"configuration\" is not a valid configuration JSON (\(describe(error)))")
         }
         do { try configuration.validate() } catch { throw fail("\(error)") }
+        // Nothing is allocated that the file cannot justify: a configuration claiming more
+        // parameters than the file holds values fails here, before the model is built.
+        let stored = file.entries.reduce(0) { total, entry in
+            entry.name.hasPrefix("optimizer.") ? total : total + entry.byteRange.count / entry.dtype.byteSize
+        }
+        guard configuration.parameterCount <= stored else {
+            throw fail("the configuration (\(configuration.summary)) needs \(configuration.parameterCount) parameters but the file holds only \(stored) weight values")
+        }
 
         var model = TinyLLMModel(zeroedFor: configuration)
         var expected = Set<String>()
@@ -62,7 +70,7 @@ extension TinyLLMCheckpoint {
             parameter = loaded
         }
         if let stray = file.tensorNames.sorted().first(where: { !expected.contains($0) && !$0.hasPrefix("optimizer.") }) {
-            throw fail("unexpected tensor \(stray) (not a parameter of \(configuration.summary))")
+            throw fail("unexpected tensor \(terminalSafe(stray)) (not a parameter of \(configuration.summary))")
         }
         return model
     }
@@ -96,19 +104,27 @@ extension TinyLLMCheckpoint {
         guard words.count == 4, words.contains(where: { $0 != 0 }) else {
             throw fail("training state has an invalid data-generator state \(record.dataGenerator)")
         }
-        guard record.step >= 0, record.step <= record.options.steps, record.optimizerStep >= 0 else {
+        guard record.step >= 0, record.step <= record.options.steps else {
             throw fail("training state step \(record.step) is outside 0...\(record.options.steps)")
         }
+        guard record.optimizerStep >= 0, record.optimizerStep <= record.options.steps else {
+            throw fail("training state optimizer step \(record.optimizerStep) is outside 0...\(record.options.steps)")
+        }
+        guard record.corpusBytes >= 0 else { throw fail("training state corpus size \(record.corpusBytes) is negative") }
         guard record.corpusFingerprint == corpus.fingerprint, record.corpusBytes == corpus.count else {
             throw fail("it was trained on a different corpus (\(record.corpusBytes) bytes, fingerprint \(record.corpusFingerprint)); \(corpus.name) has \(corpus.count) bytes, fingerprint \(corpus.fingerprint)")
         }
         var optimizerState: [(name: String, tensor: Tensor)] = []
         for name in file.tensorNames.sorted() where name.hasPrefix("optimizer.") {
             let rest = name.dropFirst("optimizer.".count)
-            guard rest.hasPrefix("m.") || rest.hasPrefix("v.") else { throw fail("unexpected optimizer tensor \(name)") }
-            do { optimizerState.append((name: "adam." + rest, tensor: try file.tensor(named: name))) } catch {
-                throw fail("\(error)")
+            guard rest.hasPrefix("m.") || rest.hasPrefix("v.") else { throw fail("unexpected optimizer tensor \(terminalSafe(name))") }
+            let tensor: Tensor
+            do { tensor = try file.tensor(named: name) } catch { throw fail("\(error)") }
+            // AdamW's moments: m finite, v finite and ≥ 0 (it is a running mean of squares).
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite || (rest.hasPrefix("v.") && $0 < 0) }) {
+                throw fail("optimizer tensor \(name) holds an impossible value (\(tensor.scalars[bad])) at element \(bad)")
             }
+            optimizerState.append((name: "adam." + rest, tensor: tensor))
         }
         var generator = SeededGenerator(seed: 0)
         generator.state = (words[0], words[1], words[2], words[3])

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// Everything that can go wrong with input from outside: files, checkpoints, arguments.
@@ -22,11 +23,11 @@ public enum TinyLLMError: Error, Equatable, Sendable, CustomStringConvertible, L
         case .unknownPreset(let name, let known):
             return "unknown preset '\(name)'; choose one of: \(known.joined(separator: ", "))"
         case .corpusTooShort(let path, let bytes, let needed):
-            return "corpus \(path) is too short: \(bytes) bytes; need at least \(needed) so that the 90% training and 10% validation splits each hold context length + 1 bytes"
-        case .unreadableFile(let path, let reason): return "cannot read \(path): \(reason)"
-        case .unwritableFile(let path, let reason): return "cannot write \(path): \(reason)"
-        case .invalidArgument(let message): return message
-        case .invalidCheckpoint(let path, let reason): return "invalid checkpoint \(path): \(reason)"
+            return "corpus \(terminalSafe(path)) is too short: \(bytes) bytes; need at least \(needed) so that the 90% training and 10% validation splits each hold context length + 1 bytes"
+        case .unreadableFile(let path, let reason): return "cannot read \(terminalSafe(path)): \(terminalSafe(reason, limit: 600))"
+        case .unwritableFile(let path, let reason): return "cannot write \(terminalSafe(path)): \(terminalSafe(reason, limit: 600))"
+        case .invalidArgument(let message): return terminalSafe(message, limit: 600)
+        case .invalidCheckpoint(let path, let reason): return "invalid checkpoint \(terminalSafe(path)): \(terminalSafe(reason, limit: 600))"
         case .noBundledModel:
             return "no trained model is bundled with this build (Sources/TinyLLM/Resources/BundledModel/model.safetensors is absent). Train one, e.g. `attend train --corpus ../shared/data/tinyshakespeare.txt --out runs/shakespeare`, then pass `--model runs/shakespeare`"
         }

@@ -13,19 +13,35 @@ extension TinyLLMModel {
         prompt: [UInt8], maxBytes: Int, sampler: TokenSampler, seed: UInt64 = 0, usesCache: Bool = true,
         shouldStop: () -> Bool = { false }, onByte: (UInt8) -> Void = { _ in }
     ) -> [UInt8] {
+        var produced: [UInt8] = []
+        generateStreaming(prompt: prompt, maxBytes: maxBytes, sampler: sampler, seed: seed, usesCache: usesCache,
+                          shouldStop: shouldStop) { byte in
+            produced.append(byte)
+            onByte(byte)
+        }
+        return produced
+    }
+
+    /// ``generate(prompt:maxBytes:sampler:seed:usesCache:shouldStop:onByte:)`` without keeping
+    /// the output: each byte goes to `onByte` only, so memory does not grow with `maxBytes`
+    /// (any `maxBytes`, even 3·10¹⁰, is safe). Returns how many bytes were generated.
+    @discardableResult
+    public func generateStreaming(
+        prompt: [UInt8], maxBytes: Int, sampler: TokenSampler, seed: UInt64 = 0, usesCache: Bool = true,
+        shouldStop: () -> Bool = { false }, onByte: (UInt8) -> Void
+    ) -> Int {
         checkPrecondition(maxBytes >= 0, "TinyLLMModel.generate: maxBytes must be ≥ 0, got \(maxBytes)")
         var generator = SeededGenerator(seed: seed)
         var decoder = TinyLLMDecoder(model: self, usesCache: usesCache)
-        guard maxBytes > 0 else { return [] }
+        guard maxBytes > 0 else { return 0 }
         var logits = decoder.append(prompt.isEmpty ? [10] : prompt.map(Int.init))
-        var produced: [UInt8] = []
-        produced.reserveCapacity(maxBytes)
-        while produced.count < maxBytes, !shouldStop() {
+        var count = 0
+        while count < maxBytes, !shouldStop() {
             let next = sampler.sample(logits, generator: &generator)
-            produced.append(UInt8(next))
+            count += 1
             onByte(UInt8(next))
-            if produced.count < maxBytes { logits = decoder.append([next]) }
+            if count < maxBytes { logits = decoder.append([next]) }
         }
-        return produced
+        return count
     }
 }

@@ -38,23 +38,34 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
             decaySteps: steps, decay: .cosine)
     }
 
+    /// The most steps a run may ask for (10⁹: weeks of training even for the tiny preset); a
+    /// bound that keeps step arithmetic far from overflow whatever a checkpoint claims.
+    public static let maximumSteps = 1_000_000_000
+    /// The most validation batches per evaluation (each is a forward pass).
+    public static let maximumEvaluationBatches = 10_000
+
     /// Checks options that came from outside (command line, checkpoint).
     /// - Throws: ``TinyLLMError/invalidArgument(_:)`` naming the bad option.
     public func validate() throws {
         func fail(_ message: String) -> TinyLLMError { .invalidArgument(message) }
         guard batchSize >= 1, batchSize <= 4096 else { throw fail("batch size must be in 1...4096, got \(batchSize)") }
-        guard steps >= 1 else { throw fail("steps must be ≥ 1, got \(steps)") }
+        guard steps >= 1, steps <= Self.maximumSteps else { throw fail("steps must be in 1...\(Self.maximumSteps), got \(steps)") }
         guard learningRate.isFinite, learningRate > 0 else { throw fail("learning rate must be > 0, got \(learningRate)") }
         guard minimumLearningRate.isFinite, minimumLearningRate >= 0, minimumLearningRate <= learningRate else {
             throw fail("minimum learning rate must be in 0...\(learningRate), got \(minimumLearningRate)")
         }
-        guard warmupSteps >= 0 else { throw fail("warmup steps must be ≥ 0, got \(warmupSteps)") }
+        guard warmupSteps >= 0, warmupSteps <= Self.maximumSteps else {
+            throw fail("warmup steps must be in 0...\(Self.maximumSteps), got \(warmupSteps)")
+        }
         guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight decay must be ≥ 0, got \(weightDecay)") }
         guard beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1 else { throw fail("betas must be in [0, 1), got \(beta1), \(beta2)") }
         guard gradientClip >= 0, gradientClip.isFinite else { throw fail("gradient clip must be ≥ 0, got \(gradientClip)") }
-        guard evaluationInterval >= 0, checkpointInterval >= 0 else {
-            throw fail("evaluation and checkpoint intervals must be ≥ 0")
+        guard evaluationInterval >= 0, checkpointInterval >= 0,
+              evaluationInterval <= Self.maximumSteps, checkpointInterval <= Self.maximumSteps else {
+            throw fail("evaluation and checkpoint intervals must be in 0...\(Self.maximumSteps), got \(evaluationInterval) and \(checkpointInterval)")
         }
-        guard evaluationBatches >= 1 else { throw fail("evaluation batches must be ≥ 1, got \(evaluationBatches)") }
+        guard evaluationBatches >= 1, evaluationBatches <= Self.maximumEvaluationBatches else {
+            throw fail("evaluation batches must be in 1...\(Self.maximumEvaluationBatches), got \(evaluationBatches)")
+        }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Attention
+import Foundation
 
 /// `attend`: one command-line tool for swift-attention.
 @main
@@ -7,11 +9,66 @@ struct Attend: AsyncParsableCommand {
         commandName: "attend",
         abstract: "Self-attention in Swift: train, generate, explain, view, embed and benchmark.",
         discussion: """
-            Every subcommand has its own --help. Colour follows the terminal and NO_COLOR. \
-            Set ATTEND_THREADS to limit the worker threads, ATTEND_NO_SIMD=1 to force the portable kernels.
+            Every subcommand has its own --help. Colour follows the terminal and NO_COLOR (a \
+            non-empty value turns it off). Set ATTEND_THREADS to limit the worker threads, \
+            ATTEND_NO_SIMD=1 to force the portable kernels.
+
+            \(AttendExitCode.table)
             """,
         subcommands: attendSubcommands
     )
+
+    /// Parses, checks the environment, runs; every failure ends with the exit status of
+    /// ``AttendExitCode`` and a message fit for a terminal, the same in every subcommand.
+    static func main() async {
+        let command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        let name = "attend " + type(of: command)._commandName
+        if let problem = EnvironmentCheck.problem() {
+            printError("Error: \(problem)")
+            Foundation.exit(AttendExitCode.usage)
+        }
+        do {
+            var command = command
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ValidationError {
+            printError("Error: \(safeMessage(error.message))\nSee '\(name) --help'.")
+            Foundation.exit(AttendExitCode.usage)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            printError("Error: \(safeMessage(String(describing: error)))")
+            Foundation.exit(AttendExitCode.failure)
+        }
+    }
+}
+
+/// A message with every line made terminal-safe (see `terminalSafe`), newlines kept.
+func safeMessage(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false)
+        .map { terminalSafe(String($0), limit: 2000) }.joined(separator: "\n")
+}
+
+/// The environment variables `attend` reads, checked before any work: an invalid value is a
+/// usage error naming the variable, never silently ignored.
+enum EnvironmentCheck {
+    static func problem(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let text = environment["ATTEND_THREADS"] {
+            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...4096).contains(n) else {
+                return "ATTEND_THREADS must be a whole number of threads in 1...4096, got '\(terminalSafe(text, limit: 40))'"
+            }
+        }
+        if let text = environment["ATTEND_NO_SIMD"], !["", "0", "1"].contains(text) {
+            return "ATTEND_NO_SIMD must be 1 (force the portable kernels), 0 or empty, got '\(terminalSafe(text, limit: 40))'"
+        }
+        return nil
+    }
 }
 
 /// Every subcommand, in the order `--help` lists them.

@@ -34,6 +34,7 @@ struct AttentionCommand: ParsableCommand {
 
     func run() throws {
         let encoder = try modelOptions.loadEncoder()
+        announceTruncation(encoder, texts: [text])
         let (tokens, maps) = encoder.attentionMaps(text)
         let t = tokens.count
         if json {

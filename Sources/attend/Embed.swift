@@ -19,7 +19,7 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: ArgumentHelp("A JSON file holding an array of strings to embed.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("A JSON file holding an array of strings to embed ('-': standard input).", valueName: "FILE"))
     var input: String?
 
     @Flag(help: "Print one JSON object {\"embeddings\": [[Float]], \"tokenIDs\": [[Int]]}.")
@@ -43,6 +43,7 @@ struct Embed: ParsableCommand {
     func run() throws {
         let all = try readTexts(input: input, arguments: texts)
         let encoder = try modelOptions.loadEncoder()
+        announceTruncation(encoder, texts: all)
         let ids = encoder.tokenIDs(all)
         let vectors = encoder.embed(tokenIDs: ids, batchSize: batchSize)
         if json {

@@ -28,8 +28,12 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    func validate() throws {
+        if let maxBytes, maxBytes < 2 { throw ValidationError("--max-bytes must be ≥ 2, got \(maxBytes)") }
+    }
+
     func run() throws {
-        try reportingTinyLLMErrors {
+        do {
             let model = try loadTinyLLM(modelPath: model)
             let data = try ByteCorpus(contentsOf: corpus)
             var bytes: [UInt8]
@@ -38,10 +42,7 @@ struct Eval: ParsableCommand {
             case .training: bytes = data.training
             case .validation: bytes = data.validation
             }
-            if let maxBytes {
-                guard maxBytes >= 2 else { throw TinyLLMError.invalidArgument("--max-bytes must be ≥ 2, got \(maxBytes)") }
-                bytes = Array(bytes.prefix(maxBytes))
-            }
+            if let maxBytes { bytes = Array(bytes.prefix(maxBytes)) }
             guard bytes.count >= 2 else {
                 throw TinyLLMError.corpusTooShort(path: corpus, bytes: bytes.count, needed: 2)
             }

@@ -38,20 +38,24 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard maxBytes >= 0 else { throw ValidationError("--max-bytes must be ≥ 0, got \(maxBytes)") }
+        _ = try makeSampler()
+    }
+
+    private func makeSampler() throws -> TokenSampler {
+        do { return try TokenSampler(temperature: temperature, topK: topK, topP: topP) } catch let error as TinyLLMError {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
-        let sampler: TokenSampler
-        do { sampler = try TokenSampler(temperature: temperature, topK: topK, topP: topP) } catch let error as TinyLLMError {
-            throw ValidationError(error.description)
-        }
         let model = try loadTinyLLM(modelPath: model)
         let output = FileHandle.standardOutput
         output.write(Data(prompt.utf8))
         var stream = UTF8Stream()
         let started = Date()
-        let produced = model.generate(
-            prompt: Array(prompt.utf8), maxBytes: maxBytes, sampler: sampler, seed: seed, usesCache: !noCache,
+        // Streams: nothing proportional to --max-bytes is reserved or kept.
+        let produced = model.generateStreaming(
+            prompt: Array(prompt.utf8), maxBytes: maxBytes, sampler: try makeSampler(), seed: seed, usesCache: !noCache,
             onByte: { byte in
                 let ready = stream.push(byte)
                 if !ready.isEmpty { output.write(Data(ready)) }
@@ -59,8 +63,8 @@ struct Generate: ParsableCommand {
         output.write(Data(stream.finish() + [10]))
         if stats {
             let seconds = Date().timeIntervalSince(started)
-            printError(String(format: "%d bytes in %.2f s: %.1f bytes/s (%@, context %d)", produced.count, seconds,
-                              Double(produced.count) / max(seconds, 1e-9), noCache ? "no cache" : "KV cache",
+            printError(String(format: "%d bytes in %.2f s: %.1f bytes/s (%@, context %d)", produced, seconds,
+                              Double(produced) / max(seconds, 1e-9), noCache ? "no cache" : "KV cache",
                               model.configuration.contextLength))
         }
     }

@@ -33,17 +33,20 @@ struct ModelOptions: ParsableArguments {
 func readTexts(input: String?, arguments: [String]) throws -> [String] {
     var texts: [String] = []
     if let input {
-        guard let data = FileManager.default.contents(atPath: input) else {
-            throw InputError("cannot read --input \(input): no such file or not readable")
+        let data: Data
+        if input == "-" {
+            data = FileAccess.readStandardInput()
+        } else {
+            do { data = try FileAccess.read(input) } catch { throw InputError("cannot read --input \(error)") }
         }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw InputError("--input \(input) is not valid JSON; expected an array of strings like [\"first text\", \"second\"]")
+            throw InputError("--input \(input == "-" ? "(standard input)" : input) is not valid JSON; expected an array of strings like [\"first text\", \"second\"]")
         }
         guard let strings = object as? [Any], strings.allSatisfy({ $0 is String }) else {
-            throw InputError("--input \(input) must hold a JSON array of strings, like [\"first text\", \"second\"]")
+            throw InputError("--input \(input == "-" ? "(standard input)" : input) must hold a JSON array of strings, like [\"first text\", \"second\"]")
         }
         texts += strings.compactMap { $0 as? String }
     }
@@ -52,6 +55,18 @@ func readTexts(input: String?, arguments: [String]) throws -> [String] {
         throw InputError("no texts to encode: pass TEXT arguments or --input FILE with a non-empty JSON array of strings")
     }
     return texts
+}
+
+/// Says on standard error which texts are longer than the model reads (the tokenizer keeps
+/// the first ``WordPieceTokenizer/maximumSequenceLength`` ids), so no text is cut silently.
+func announceTruncation(_ encoder: SentenceEncoder, texts: [String]) {
+    let limit = encoder.tokenizer.maximumSequenceLength
+    for (index, text) in texts.enumerated() {
+        let full = encoder.tokenizer.untruncatedLength(text)
+        if full > limit {
+            printError("note: text \(index) (\"\(terminalSafe(abbreviated(text, 32)))\") has \(full) word pieces with [CLS] and [SEP]; the model reads the first \(limit), the rest is ignored")
+        }
+    }
 }
 
 /// Bad input found while running (an unreadable or malformed file, nothing to do): printed

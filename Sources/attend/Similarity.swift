@@ -35,6 +35,7 @@ struct Similarity: ParsableCommand {
 
     func run() throws {
         let encoder = try modelOptions.loadEncoder()
+        announceTruncation(encoder, texts: texts)
         let vectors = encoder.embed(texts)
         let table = vectors.map { a in vectors.map { b in cosineSimilarity(a, b) } }
         if json {

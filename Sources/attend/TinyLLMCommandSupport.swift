@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attention
 import Foundation
 import TinyLLM
 
@@ -8,31 +9,62 @@ import Glibc
 import Darwin
 #endif
 
-/// Turns Ctrl-C into a polite request: the first SIGINT sets a flag the training loop polls
-/// (it then saves a checkpoint and exits); a second one exits at once with status 130.
+/// Turns SIGINT (Ctrl-C) and SIGTERM (`kill`, `timeout`, job schedulers) into a polite
+/// request: the first sets a flag the training loop polls (it then saves a checkpoint and the
+/// command exits with 128 + the signal's number); a second one removes the temporary files of
+/// any write in progress and exits at once with that status.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var count = 0
-    private var source: DispatchSourceSignal?
+    private var received: [Int32] = []
+    private var sources: [DispatchSourceSignal] = []
 
-    /// Installs the handler (SIGINT is ignored by default handling from now on).
+    /// Installs the handlers (the signals' default actions are ignored from now on).
     static func install() -> InterruptFlag {
         let flag = InterruptFlag()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [flag] in
-            let n = flag.increment()
-            if n >= 2 { exit(130) }
-            FileHandle.standardError.write(Data("\ninterrupted: saving a checkpoint (Ctrl-C again to quit at once)\n".utf8))
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [flag] in
+                if flag.record(number) >= 2 {
+                    FileAccess.removeTemporaryFiles()
+                    exit(AttendExitCode.interrupted(by: number))
+                }
+                let name = number == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)"
+                FileHandle.standardError.write(Data("\n\(name): saving a checkpoint (signal again to quit at once)\n".utf8))
+            }
+            source.resume()
+            flag.sources.append(source)
         }
-        source.resume()
-        flag.source = source
         return flag
     }
 
-    private func increment() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+    private func record(_ number: Int32) -> Int { lock.lock(); defer { lock.unlock() }; received.append(number); return received.count }
 
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return count > 0 }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return !received.isEmpty }
+
+    /// The first signal received, if any.
+    var firstSignal: Int32? { lock.lock(); defer { lock.unlock() }; return received.first }
+}
+
+/// The exit statuses of every `attend` subcommand (documented in `attend --help`):
+///
+/// | status | meaning |
+/// |---|---|
+/// | 0 | success |
+/// | 1 | runtime failure: a file, model or input that cannot be used (the message says why) |
+/// | 64 | usage: a bad option, argument or environment variable (EX_USAGE) |
+/// | 130 / 143 | interrupted by SIGINT / SIGTERM (128 + signal number), after saving |
+enum AttendExitCode {
+    static let failure: Int32 = 1
+    static let usage: Int32 = 64
+    static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
+
+    /// The table above, for `--help`.
+    static let table = """
+        Exit status: 0 success; 1 runtime failure (a file, model or input that cannot be used); \
+        64 usage error (bad option, argument or environment variable); 130/143 interrupted by \
+        SIGINT/SIGTERM (after saving what can be saved).
+        """
 }
 
 /// Writes to standard error.
@@ -40,9 +72,10 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Whether standard error is a terminal and the user has not opted out of decorations.
+/// Whether standard error is a terminal and the user has not opted out of decorations
+/// (no-color.org: `NO_COLOR` set to a non-empty value disables colour; empty does not).
 var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
-var colorEnabled: Bool { stderrIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+var colorEnabled: Bool { stderrIsTerminal && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty }
 
 /// `1h02m`, `3m07s`, `12s`.
 func formatDuration(_ seconds: Double) -> String {
@@ -63,20 +96,8 @@ func printJSONLine(_ object: [String: Any]) {
 /// nats → bits: `bits = nats / ln 2`.
 func bits(_ nats: Double) -> Double { nats / M_LN2 }
 
-/// Loads `--model PATH` or the bundled model, turning every failure into a clear message.
+/// Loads `--model PATH` or the bundled model; failures are ``TinyLLMError``s (exit status 1).
 func loadTinyLLM(modelPath: String?) throws -> TinyLLMModel {
-    do {
-        if let modelPath { return try TinyLLMCheckpoint.loadModel(from: modelPath) }
-        return try TinyLLMCheckpoint.loadBundledModel()
-    } catch let error as TinyLLMError {
-        throw ValidationError(error.description)
-    }
-}
-
-/// Runs `body`, reporting TinyLLM errors as `Error: message` with exit status 1.
-func reportingTinyLLMErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as TinyLLMError {
-        printError("Error: \(error.description)")
-        throw ExitCode.failure
-    }
+    if let modelPath { return try TinyLLMCheckpoint.loadModel(from: modelPath) }
+    return try TinyLLMCheckpoint.loadBundledModel()
 }

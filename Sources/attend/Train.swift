@@ -14,8 +14,14 @@ struct Train: ParsableCommand {
             warmup + cosine decay and gradient clipping. Validation loss is reported in
             nats/byte and bits/byte. DIR receives checkpoint.safetensors (everything --resume
             needs) and model.safetensors (Float16 weights for generate/eval) every
-            --checkpoint-interval steps and at the end. Ctrl-C saves a checkpoint and exits;
-            `--resume` continues exactly as if the run had not stopped.
+            --checkpoint-interval steps and at the end, each written atomically (a kill at any
+            moment leaves the previous file intact). Ctrl-C (SIGINT) or SIGTERM (kill, timeout,
+            job schedulers) saves a checkpoint and exits with status 130 or 143; a second signal
+            quits at once. `--resume` continues exactly as if the run had not stopped.
+
+            A folder that already holds a run is never overwritten by accident: continue it with
+            --resume, or replace it with --overwrite. The folder is checked to be writable and
+            locked before the first step.
 
             Presets: \(TinyLLMConfiguration.presets.map { "\($0.name) (\($0.configuration.summary))" }.joined(separator: "; ")).
 
@@ -32,8 +38,10 @@ struct Train: ParsableCommand {
     var steps: Int?
     @Option(help: "Run directory for checkpoints (default: runs/<preset>).")
     var out: String?
-    @Flag(help: "Continue the run saved in --out (same corpus and preset).")
+    @Flag(help: "Continue the run saved in --out (same corpus and preset; its saved options are used).")
     var resume = false
+    @Flag(help: "Start a fresh run even though --out holds one (its files are replaced at the first checkpoint).")
+    var overwrite = false
     @Option(help: "Windows per step (default: the preset's).")
     var batchSize: Int?
     @Option(help: "Peak learning rate (default: the preset's).")
@@ -61,9 +69,29 @@ struct Train: ParsableCommand {
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
+    func validate() throws {
+        if let out, out.isEmpty { throw ValidationError("--out must name a folder, got an empty string") }
+        if resume && overwrite {
+            throw ValidationError("--resume and --overwrite exclude each other: --resume continues the run in --out, --overwrite replaces it")
+        }
+        if resume {
+            // The run's saved options fix its schedule and data order; silently ignoring a new
+            // value would train something else than the user asked for.
+            let ignored: [(String, Bool)] = [
+                ("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil),
+                ("--warmup-steps", warmupSteps != nil), ("--seed", seed != nil),
+                ("--eval-interval", evalInterval != nil), ("--checkpoint-interval", checkpointInterval != nil),
+            ]
+            let given = ignored.filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("--resume continues with the options saved in the checkpoint; \(given.joined(separator: ", ")) cannot change mid-run (start a new run in another --out to change them)")
+            }
+        }
+    }
+
     func run() throws {
         AllocatorTuning.keepTrainingBuffersInHeap()  // measured −15% CPU per step; see its doc
-        try reportingTinyLLMErrors { try train() }
+        try train()
     }
 
     private func train() throws {
@@ -83,6 +111,13 @@ struct Train: ParsableCommand {
         let corpusData = try ByteCorpus(contentsOf: corpus)
         try corpusData.checkFits(length: configuration.contextLength)
         let directory = URL(fileURLWithPath: out ?? "runs/\(preset)")
+        let interrupt = InterruptFlag.install()
+        let runDirectory = try TinyLLMRunDirectory.claim(directory)
+        defer { runDirectory.release() }
+        if !resume, !overwrite, let existing = runDirectory.existingRun {
+            throw TinyLLMError.invalidArgument(
+                "\(directory.path) already holds a training run (\(existing)); nothing was changed. Continue it with --resume, choose another --out, or pass --overwrite to replace it")
+        }
 
         var trainer: TinyLLMTrainer
         if resume {
@@ -106,13 +141,15 @@ struct Train: ParsableCommand {
             json: json, terminal: !json && stderrIsTerminal, totalSteps: trainer.options.steps,
             tokensPerStep: trainer.tokensPerStep)
         display.start(trainer: trainer, corpus: corpusData, directory: directory, resumed: resume)
-        let interrupt = InterruptFlag.install()
         let started = Date()
         try trainer.run(corpus: corpusData, directory: directory, shouldStop: { interrupt.isSet }) { event in
             display.show(event)
         }
         display.finish(trainer: trainer, corpus: corpusData, seconds: Date().timeIntervalSince(started),
                        interrupted: !trainer.isFinished)
+        if !trainer.isFinished, let signal = interrupt.firstSignal {
+            throw ExitCode(AttendExitCode.interrupted(by: signal))
+        }
     }
 }
 

@@ -34,38 +34,43 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case missingTensor(name: String)
     /// A tensor has a different shape than the caller requires.
     case shapeMismatch(name: String, expected: [Int], actual: [Int])
+    /// The file's recorded ``SafeTensorsDigest`` differs from its content: it was damaged
+    /// after it was written.
+    case digestMismatch(recorded: String, actual: String)
 
     public var description: String {
         switch self {
         case let .unreadable(path, reason):
-            return "cannot read safetensors file '\(path)': \(reason)"
+            return "cannot read safetensors file '\(terminalSafe(path))': \(terminalSafe(reason, limit: 400))"
         case let .unwritable(path, reason):
-            return "cannot write safetensors file '\(path)': \(reason)"
+            return "cannot write safetensors file '\(terminalSafe(path))': \(terminalSafe(reason, limit: 400))"
         case let .tooShort(byteCount):
             return "not a safetensors file: \(byteCount) bytes is shorter than the 8-byte header length"
         case let .headerLengthOutOfRange(headerLength, fileSize):
             return "corrupt safetensors file: header length \(headerLength) does not fit in a file of \(fileSize) bytes"
                 + " (limit \(SafeTensorsFile.maximumHeaderLength) bytes)"
         case let .headerNotJSON(reason):
-            return "corrupt safetensors header: \(reason)"
+            return "corrupt safetensors header: \(terminalSafe(reason, limit: 400))"
         case let .invalidMetadata(reason):
             return "corrupt safetensors header: __metadata__ \(reason)"
         case let .invalidEntry(name, reason):
-            return "corrupt safetensors header: tensor '\(name)' \(reason)"
+            return "corrupt safetensors header: tensor '\(terminalSafe(name))' \(reason)"
         case let .unsupportedDType(name, dtype):
-            return "tensor '\(name)' has dtype \(dtype); supported dtypes are F32, F16 and BF16"
+            return "tensor '\(terminalSafe(name))' has dtype \(terminalSafe(dtype, limit: 20)); supported dtypes are F32, F16 and BF16"
         case let .offsetsOutOfRange(name, begin, end, dataSize):
-            return "corrupt safetensors file: tensor '\(name)' data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section"
+            return "corrupt safetensors file: tensor '\(terminalSafe(name))' data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section"
         case let .byteCountMismatch(name, expected, actual):
-            return "corrupt safetensors file: tensor '\(name)' needs \(expected) bytes for its dtype and shape but its data_offsets span \(actual)"
+            return "corrupt safetensors file: tensor '\(terminalSafe(name))' needs \(expected) bytes for its dtype and shape but its data_offsets span \(actual)"
         case let .overlappingTensors(first, second):
-            return "corrupt safetensors file: tensors '\(first)' and '\(second)' overlap"
+            return "corrupt safetensors file: tensors '\(terminalSafe(first))' and '\(terminalSafe(second))' overlap"
         case let .uncoveredData(offset, byteCount):
             return "corrupt safetensors file: \(byteCount) bytes at data offset \(offset) belong to no tensor"
         case let .missingTensor(name):
-            return "tensor '\(name)' is missing from the safetensors file"
+            return "tensor '\(terminalSafe(name))' is missing from the safetensors file"
         case let .shapeMismatch(name, expected, actual):
-            return "tensor '\(name)' has shape \(actual), expected \(expected)"
+            return "tensor '\(terminalSafe(name))' has shape \(actual), expected \(expected)"
+        case let .digestMismatch(recorded, actual):
+            return "damaged safetensors file: its content digest is \(terminalSafe(actual, limit: 40)) but it was written with \(terminalSafe(recorded, limit: 40)); the file changed after it was saved (a disk or copy error?)"
         }
     }
 

@@ -52,7 +52,9 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 /// Everything is checked before any tensor is read: the header length lies inside the file and
 /// under ``maximumHeaderLength``, every entry has a supported dtype and a non-negative shape,
 /// every byte range lies inside the data section and spans exactly `dtype size × element count`,
-/// no two ranges overlap, and together they cover the data section with no gap.
+/// no two ranges overlap, and together they cover the data section with no gap. When the
+/// metadata carries a ``SafeTensorsDigest`` (every file this package writes does), the digest
+/// of the tensor table, metadata and data must match it.
 ///
 /// ```swift
 /// let file = try SafeTensorsFile(contentsOf: url)
@@ -77,9 +79,9 @@ public struct SafeTensorsFile: Sendable {
     public init(contentsOf url: URL) throws(SafeTensorsError) {
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            data = try FileAccess.read(url.path)
         } catch {
-            throw .unreadable(path: url.path, reason: error.localizedDescription)
+            throw .unreadable(path: url.path, reason: error.reason)
         }
         try self.init(data: data)
     }
@@ -118,6 +120,12 @@ public struct SafeTensorsFile: Sendable {
             covered = entry.byteRange.upperBound
         }
         if covered != dataSize { throw .uncoveredData(offset: covered, byteCount: dataSize - covered) }
+        if let recorded = metadata[SafeTensorsDigest.metadataKey] {
+            let actual = bytes.withUnsafeBytes {
+                SafeTensorsDigest.compute(entries: entries, metadata: metadata, data: UnsafeRawBufferPointer(rebasing: $0[dataStart...]))
+            }
+            guard actual == recorded else { throw .digestMismatch(recorded: recorded, actual: actual) }
+        }
 
         self.metadata = metadata
         self.entries = entries
@@ -190,7 +198,7 @@ public struct SafeTensorsFile: Sendable {
         var metadata: [String: String] = [:]
         for (key, value) in dictionary {
             guard let string = value as? String else {
-                throw .invalidMetadata(reason: "value for '\(key)' is not a string")
+                throw .invalidMetadata(reason: "value for '\(terminalSafe(key))' is not a string")
             }
             metadata[key] = string
         }
