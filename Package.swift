@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
         .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"], exclude: ["Snapshots"]),
-        .testTarget(name: "AttendCLITests", dependencies: ["attend", "TestSupport"]),
+        .testTarget(name: "AttendCLITests", dependencies: ["attend", "Attention", "TinyLLM", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// Writing output files atomically: a temporary file beside the target, then a rename, so a
@@ -11,19 +12,8 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw VizError.unwritableOutput(path: path, reason: "the folder \(folder.path) does not exist")
         }
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            // rename(2) replaces the target atomically on the same file system.
-            guard rename(temporary.path, url.path) == 0 else {
-                throw VizError.unwritableOutput(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch let error as VizError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw VizError.unwritableOutput(path: path, reason: error.localizedDescription)
+        do { try FileAccess.writeAtomically(Data(text.utf8), to: url) } catch {
+            throw VizError.unwritableOutput(path: path, reason: error.reason)
         }
     }
 }

@@ -40,8 +40,15 @@ extension TinyLLMCheckpoint {
             throw fail("metadata \"configuration\" is not a valid configuration JSON (\(describe(error)))")
         }
         do { try configuration.validate() } catch { throw fail("\(error)") }
-        // Nothing is allocated that the file cannot justify: a configuration claiming more
+        // Nothing is allocated that the file cannot justify: the embedding (in every
+        // configuration) must have the configured shape, and a configuration claiming more
         // parameters than the file holds values fails here, before the model is built.
+        guard let embedding = file.entry(named: "embedding.weight") else {
+            throw fail("missing tensor embedding.weight (the configuration \(configuration.summary) needs it)")
+        }
+        guard embedding.shape == [configuration.vocabularySize, configuration.width] else {
+            throw fail("tensor embedding.weight has shape \(embedding.shape) but the configuration \(configuration.summary) needs \([configuration.vocabularySize, configuration.width])")
+        }
         let stored = file.entries.reduce(0) { total, entry in
             entry.name.hasPrefix("optimizer.") ? total : total + entry.byteRange.count / entry.dtype.byteSize
         }
@@ -82,12 +89,19 @@ extension TinyLLMCheckpoint {
         from directory: URL, corpus: ByteCorpus, expectedConfiguration: TinyLLMConfiguration? = nil
     ) throws -> TinyLLMTrainer {
         let url = directory.appendingPathComponent(checkpointFileName)
-        let path = url.path
-        func fail(_ reason: String) -> TinyLLMError { .invalidCheckpoint(path: path, reason: reason) }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw TinyLLMError.unreadableFile(path: path, reason: "no checkpoint to resume from; start without --resume")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TinyLLMError.unreadableFile(path: url.path, reason: "no checkpoint to resume from; start without --resume")
         }
-        let file = try open(url)
+        return try loadTrainer(file: try open(url), path: url.path, corpus: corpus, expectedConfiguration: expectedConfiguration)
+    }
+
+    /// Restores a training run from a parsed checkpoint file (`path` names it in errors).
+    /// Every value of the training state is checked against sane bounds and the file's own
+    /// contents before it is used, so no counter can overflow and no loop can run away.
+    public static func loadTrainer(
+        file: SafeTensorsFile, path: String, corpus: ByteCorpus, expectedConfiguration: TinyLLMConfiguration? = nil
+    ) throws -> TinyLLMTrainer {
+        func fail(_ reason: String) -> TinyLLMError { .invalidCheckpoint(path: path, reason: reason) }
         let model = try loadModel(file: file, path: path)
         if let expectedConfiguration, expectedConfiguration != model.configuration {
             throw fail("configuration mismatch: the checkpoint holds \(model.configuration.summary), the command asks for \(expectedConfiguration.summary)")

@@ -42,6 +42,8 @@ struct Attend: AsyncParsableCommand {
             Foundation.exit(error.rawValue)
         } catch let error as CleanExit {
             exit(withError: error)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            exit(withError: error)  // --help reached through a subcommand, and the parser's own errors
         } catch {
             printError("Error: \(safeMessage(String(describing: error)))")
             Foundation.exit(AttendExitCode.failure)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import AttentionViz
 import Foundation
 import TinyLLM
 
@@ -75,7 +76,7 @@ func printError(_ text: String) {
 /// Whether standard error is a terminal and the user has not opted out of decorations
 /// (no-color.org: `NO_COLOR` set to a non-empty value disables colour; empty does not).
 var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
-var colorEnabled: Bool { stderrIsTerminal && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty }
+var colorEnabled: Bool { TerminalStyle.resolve(mode: .auto, standardOutputIsTerminal: stderrIsTerminal).color }
 
 /// `1h02m`, `3m07s`, `12s`.
 func formatDuration(_ seconds: Double) -> String {

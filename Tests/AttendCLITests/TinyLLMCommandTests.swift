@@ -61,7 +61,7 @@ import Testing
         #expect((report["loss"] as? Double ?? .nan) < 5.0 && report["bitsPerByte"] is Double && report["bytes"] as? Int == 9720)
     }
 
-    /// Ctrl-C during training saves a checkpoint and exits 0; `--resume` finishes the run
+    /// Ctrl-C during training saves a checkpoint and exits 130; `--resume` finishes the run
     /// and the final checkpoint is byte-for-byte the one an uninterrupted run writes.
     @Test func interruptAndResumeMatchAnUninterruptedRun() throws {
         let directory = Self.scratch("interrupt")
@@ -90,7 +90,7 @@ import Testing
         seen.append(out.fileHandleForReading.readDataToEndOfFile())
         process.waitUntilExit()
         let kinds = Self.jsonLines(String(decoding: seen, as: UTF8.self)).compactMap { $0["event"] as? String }
-        #expect(process.terminationStatus == 0, "interrupted train exited \(process.terminationStatus)")
+        #expect(process.terminationStatus == 130, "interrupted train exited \(process.terminationStatus)")
         try #require(kinds.contains("interrupted"), "no interrupted event (did it finish before SIGINT?): \(kinds.suffix(3))")
 
         let (resumed, resumeOut, resumeError) = try Self.attend(

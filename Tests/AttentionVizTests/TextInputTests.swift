@@ -88,6 +88,8 @@ import Testing
     @Test func colourFollowsTheTerminalAndNoColor() {
         #expect(TerminalStyle.resolve(mode: .auto, environment: [:], standardOutputIsTerminal: true).color)
         #expect(!TerminalStyle.resolve(mode: .auto, environment: ["NO_COLOR": "1"], standardOutputIsTerminal: true).color)
+        // no-color.org: only a non-empty NO_COLOR disables colour (`attend`'s progress bar uses this rule too).
+        #expect(TerminalStyle.resolve(mode: .auto, environment: ["NO_COLOR": ""], standardOutputIsTerminal: true).color)
         #expect(!TerminalStyle.resolve(mode: .auto, environment: [:], standardOutputIsTerminal: false).color)
         #expect(!TerminalStyle.resolve(mode: .auto, environment: ["TERM": "dumb"], standardOutputIsTerminal: true).color)
         #expect(TerminalStyle.resolve(mode: .always, environment: ["NO_COLOR": "1"], standardOutputIsTerminal: false).color)

@@ -73,7 +73,10 @@ import TinyLLM
     static func validModelData() throws -> Data {
         var generator = SeededGenerator(seed: 1)
         let model = TinyLLMModel(configuration: .tiny, generator: &generator)
-        return SafeTensorsWriter.encode(model.namedParameters, metadata: try TinyLLMCheckpoint.modelMetadata(.tiny))
+        // Without a digest, as a file written elsewhere: the corruptions below must reach the
+        // loader's own checks (with a digest every one is caught as "damaged" first; see
+        // CheckpointFuzzTests).
+        return SafeTensorsWriter.encode(model.namedParameters, metadata: try TinyLLMCheckpoint.modelMetadata(.tiny), digest: false)
     }
 
     static let tinyJSON = (try? TinyLLMCheckpoint.json(TinyLLMConfiguration.tiny)) ?? ""

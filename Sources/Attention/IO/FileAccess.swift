@@ -188,22 +188,18 @@ final class TemporaryFiles: @unchecked Sendable {
 /// and path that comes from a file before it reaches a message, so a tensor name cannot clear
 /// the screen or print megabytes. Idempotent.
 public func terminalSafe(_ text: String, limit: Int = 160) -> String {
+    // Texts up to `limit + 24` characters are shown whole, so a cut text (limit characters and
+    // a short "…(N more)") is never cut again: the function is idempotent.
+    let scalarCount = text.unicodeScalars.count
+    let keep = scalarCount > limit + 24 ? limit : scalarCount
     var out = ""
-    var count = 0
-    var scalars = text.unicodeScalars.makeIterator()
-    while let scalar = scalars.next() {
-        if count >= limit {
-            var rest = 1
-            while scalars.next() != nil { rest += 1 }
-            return out + "…(\(rest) more)"
-        }
+    for scalar in text.unicodeScalars.prefix(keep) {
         let v = scalar.value
         let isControl = v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
             || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F
         if isControl { out += "\\u{\(String(v, radix: 16, uppercase: true))}" } else { out.unicodeScalars.append(scalar) }
-        count += 1
     }
-    return out
+    return keep < scalarCount ? out + "…(\(scalarCount - keep) more)" : out
 }
 
 /// FNV-1a, 64-bit: `h ← (h ⊕ byte) · 1099511628211` from the offset basis 14695981039346656037.
