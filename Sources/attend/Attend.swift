@@ -24,5 +24,6 @@ let attendSubcommands: [any ParsableCommand.Type] = [
     Embed.self,
     AttentionCommand.self,
     Similarity.self,
+    Attribute.self,
     Bench.self,
 ]

@@ -1,0 +1,102 @@
+import Attention
+
+extension SentenceEncoder {
+    /// What each token and head of one tokenised text contributes at `focus` (`attend attribute`).
+    ///
+    /// `T = ids.count` tokens, `N` layers, `H` heads, `h_N[i]` the last layer's hidden state
+    /// of token `i` (before pooling), `e` the pooled (normalised) sentence embedding:
+    /// - weights: every layer's softmax weights, the same numbers as ``attentionMaps(_:)``;
+    /// - knockout `[T]`: `1 − cos(h_N[focus], h̃_N[focus])` where `h̃` is the run with the edge
+    ///   focus→j forbidden in every layer and head (a boolean mask per batch row; every
+    ///   other edge kept). All `T` knockouts and an unmodified baseline run as one batch of
+    ///   `T + 1` copies of the sequence.
+    /// - head ablation `[N][H]`: `1 − cos(e, ẽ)` where `ẽ` is the run with head `h` of layer
+    ///   `l` contributing a zero context vector before `W^O` (its bias stays). The layers below
+    ///   `l` are unchanged, so layer `l`'s `H` ablations run as one batch starting from the
+    ///   baseline's input to layer `l`.
+    ///
+    /// - Precondition: `ids` is non-empty and fits the model; `focus` indexes it.
+    public func attribution(tokenIDs ids: [Int], focus: Int) -> AttributionEffects {
+        let c = model.configuration, t = ids.count
+        checkPrecondition(focus >= 0 && focus < t, "SentenceEncoder.attribution: focus \(focus) outside 0..<\(t)")
+        // Baseline: every layer's input and weights (the path `attentionMaps` takes).
+        var x = model.embed([ids])
+        var layerInputs: [Tensor] = []
+        var weights: [Tensor] = []
+        for layer in model.layers {
+            layerInputs.append(x)
+            let (next, w) = layer.forward(x, lengths: [t], offsets: [0], configuration: c, returningAttention: true)
+            weights.append(w!.reshaped([c.headCount, t, t]))
+            x = next
+        }
+
+        // Knockouts: rows 0..<T forbid focus→j, row T is the baseline.
+        let edges: [(query: Int, key: Int)?] = (0..<t).map { (query: focus, key: $0) } + [nil]
+        let knocked = model.forwardCopies(
+            of: model.embed(Array(repeating: ids, count: t + 1)), batch: t + 1, length: t, fromLayer: 0,
+            mask: AttentionMask.removingEdges(edges, length: t, causal: false), headGates: { _ in nil })
+        func row(_ states: Tensor, _ b: Int, _ i: Int) -> [Float] {
+            Array(states.sliced(axis: 0, (b * t + i)..<(b * t + i + 1)).scalars)
+        }
+        let baseFocus = row(knocked, t, focus)
+        let knockout = (0..<t).map { cosineDistance(baseFocus, row(knocked, $0, focus)) }
+
+        // Head ablations, one batch per layer.
+        let h = c.headCount
+        let baseEmbedding = pooling.pool(knocked.sliced(axis: 0, (t * t)..<(t * t + t)))
+        var ones = [Float](repeating: 1, count: h * h)
+        for head in 0..<h { ones[head * h + head] = 0 }
+        let gates = Tensor(shape: [h, h], scalars: ones)   // row b switches head b off
+        let headAblation: [[Float]] = (0..<c.layerCount).map { l in
+            let start = Tensor.concatenated(Array(repeating: layerInputs[l], count: h), axis: 0)
+            let states = model.forwardCopies(of: start, batch: h, length: t, fromLayer: l, mask: .none,
+                                             headGates: { $0 == l ? gates : nil })
+            return (0..<h).map { b in
+                cosineDistance(baseEmbedding, pooling.pool(states.sliced(axis: 0, (b * t)..<(b * t + t))))
+            }
+        }
+        return AttributionEffects(weights: weights, knockout: knockout, headAblation: headAblation)
+    }
+}
+
+extension BertModel {
+    /// Runs layers `fromLayer...` on `batch` packed copies of a `length`-token sequence
+    /// (`x: [batch·length, hidden]`, the input to layer `fromLayer`), with `mask` (e.g.
+    /// ``AttentionMask/removingEdges(_:length:causal:)``, one row per copy) and, per layer,
+    /// optional head gates `[batch, heads]`. Returns the last hidden states, packed the same way.
+    public func forwardCopies(
+        of x: Tensor, batch: Int, length: Int, fromLayer start: Int,
+        mask: AttentionMask, headGates: (Int) -> Tensor?
+    ) -> Tensor {
+        checkPrecondition(x.rank == 2 && x.shape == [batch * length, configuration.hiddenSize],
+            "BertModel.forwardCopies: x \(x.shape) must be [\(batch)·\(length), \(configuration.hiddenSize)]")
+        checkPrecondition(start >= 0 && start <= layers.count, "BertModel.forwardCopies: fromLayer \(start) outside 0...\(layers.count)")
+        var x = x
+        for l in start..<layers.count {
+            x = layers[l].forward(copies: x, batch: batch, length: length, configuration: configuration,
+                                  mask: mask, headGates: headGates(l))
+        }
+        return x
+    }
+}
+
+extension BertLayer {
+    /// ``forward(_:lengths:offsets:configuration:returningAttention:)`` for `batch` sequences
+    /// of one `length`, with an explicit attention mask and optional head gates `[batch, heads]`
+    /// applied to the per-head context before the output projection.
+    func forward(
+        copies x: Tensor, batch: Int, length: Int, configuration c: BertConfiguration,
+        mask: AttentionMask, headGates: Tensor?
+    ) -> Tensor {
+        let lengths = [Int](repeating: length, count: batch)
+        let offsets = (0..<batch).map { $0 * length }
+        let layout = PaddedHeads(lengths: lengths, offsets: offsets, longest: length, heads: c.headCount, headSize: c.headSize)
+        let (q, k, v) = layout.scatterQueryKeyValue(queryKeyValue(x))
+        var context = scaledDotProductAttention(queries: q, keys: k, values: v, mask: mask)
+        if let headGates { context = MultiHeadAttention.gatingHeads(context, by: headGates) }
+        let attended = attentionNorm(attentionOutput(layout.gather(context)) + x)
+        var hidden = intermediate(attended)
+        hidden.applyGELU(c.activation)
+        return outputNorm(output(hidden) + attended)
+    }
+}
