@@ -60,6 +60,10 @@ extension SentenceEncoder {
 }
 
 extension BertModel {
+    /// The input to the first layer, `LayerNorm(word + position + tokenType)`, for sequences
+    /// packed one after another: `[Σ lengths, hidden]` (the start of ``forwardCopies(of:batch:length:fromLayer:mask:headGates:)``).
+    public func inputEmbeddings(_ sequences: [[Int]]) -> Tensor { embed(sequences) }
+
     /// Runs layers `fromLayer...` on `batch` packed copies of a `length`-token sequence
     /// (`x: [batch·length, hidden]`, the input to layer `fromLayer`), with `mask` (e.g.
     /// ``AttentionMask/removingEdges(_:length:causal:)``, one row per copy) and, per layer,
