@@ -9,6 +9,8 @@ extension HTMLView {
         const state = { layer: 0, heads: new Set([0]), level: 'tokens', active: null, pinned: null, detail: null };
         // All heads at once, as BertViz, unless that means too many lines to draw smoothly.
         const tokenCount = DATA.tokens.length;
+        // Many heads (a BERT encoder's 12): the model view gets the page's full width, below the head view.
+        if (DATA.heads > 6) document.body.classList.add('many-heads');
         if (DATA.heads > 1 && tokenCount * tokenCount * DATA.heads <= 40000) { for (let h = 0; h < DATA.heads; h++) state.heads.add(h); }
         const headColor = h => `hsl(${Math.round(h * 360 / DATA.heads + 210) % 360}, 70%, 42%)`;
         function heatColor(v) {
@@ -151,7 +153,11 @@ extension HTMLView {
         const grid = document.getElementById('grid');
         function drawGrid() {
           grid.textContent = '';
-          const n = labels().length, size = Math.max(48, Math.min(110, 4 * n));
+          // Cells shrink so every head fits the section's width (6 layers × 12 heads in a
+          // 1280-px window); each cell is the canvas, 2 px padding and 1 px border per side, and a 6-px gap.
+          const available = grid.parentElement.clientWidth || 1100;
+          const fit = Math.floor((available - 70 - 6 * DATA.heads) / DATA.heads) - 6;
+          const n = labels().length, size = Math.max(16, Math.min(110, 4 * n, fit));
           grid.style.gridTemplateColumns = `70px repeat(${DATA.heads}, ${size + 6}px)`;
           grid.appendChild(document.createElement('div'));
           for (let h = 0; h < DATA.heads; h++) {
@@ -257,6 +263,7 @@ extension HTMLView {
           state.active = null; drawLines();
           const cells = grid.querySelectorAll('button');
           checks.gridHasEveryHead = cells.length === DATA.layers * DATA.heads;
+          checks.gridFitsItsSection = grid.scrollWidth <= grid.parentElement.clientWidth + 1;
           const canvas = cells[0].querySelector('canvas');
           const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
           let inked = 0; for (let k = 0; k < pixels.length; k += 4) if (pixels[k + 3] > 0 && pixels[k] < 240) inked++;

@@ -13,6 +13,7 @@ extension HTMLView {
         .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
         #head-svg { display: block; max-width: 100%; height: auto; }
         @media (min-width: 1000px) { main { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); gap: 28px; } }
+        body.many-heads main { display: block; }
         .tok text { font-size: 13px; fill: var(--ink); cursor: pointer; }
         .tok rect { fill: transparent; rx: 3; }
         .tok.active rect { fill: #fff3bf; } .tok.pinned rect { fill: #ffd43b; }

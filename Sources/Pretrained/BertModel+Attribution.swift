@@ -20,15 +20,7 @@ extension SentenceEncoder {
         let c = model.configuration, t = ids.count
         checkPrecondition(focus >= 0 && focus < t, "SentenceEncoder.attribution: focus \(focus) outside 0..<\(t)")
         // Baseline: every layer's input and weights (the path `attentionMaps` takes).
-        var x = model.embed([ids])
-        var layerInputs: [Tensor] = []
-        var weights: [Tensor] = []
-        for layer in model.layers {
-            layerInputs.append(x)
-            let (next, w) = layer.forward(x, lengths: [t], offsets: [0], configuration: c, returningAttention: true)
-            weights.append(w!.reshaped([c.headCount, t, t]))
-            x = next
-        }
+        let (layerInputs, weights) = model.layerInputsAndWeights(ids)
 
         // Knockouts: rows 0..<T forbid focus→j, row T is the baseline.
         let edges: [(query: Int, key: Int)?] = (0..<t).map { (query: focus, key: $0) } + [nil]
@@ -102,5 +94,34 @@ extension BertLayer {
         var hidden = intermediate(attended)
         hidden.applyGELU(c.activation)
         return outputNorm(output(hidden) + attended)
+    }
+}
+
+extension BertModel {
+    /// One sequence through the encoder, keeping what a step-by-step explanation needs:
+    /// `inputs[l]` is layer `l`'s input `[T, hidden]` (the embeddings for layer 0; BERT is
+    /// post-norm, so this is exactly the X its attention reads), and `weights[l]` its softmax
+    /// weights `[heads, T, T]`, the numbers ``encode(_:returningAttention:)`` returns.
+    public func layerInputsAndWeights(_ ids: [Int]) -> (inputs: [Tensor], weights: [Tensor]) {
+        let t = ids.count
+        checkPrecondition(t >= 1 && t <= configuration.maximumPositions,
+            "BertModel.layerInputsAndWeights: \(t) tokens; allowed 1...\(configuration.maximumPositions)")
+        var x = embed([ids])
+        var inputs: [Tensor] = [], weights: [Tensor] = []
+        for layer in layers {
+            inputs.append(x)
+            let (next, w) = layer.forward(x, lengths: [t], offsets: [0], configuration: configuration, returningAttention: true)
+            weights.append(w!.reshaped([configuration.headCount, t, t]))
+            x = next
+        }
+        return (inputs, weights)
+    }
+
+    /// Layer `l`'s self-attention as the engine's ``MultiHeadAttention`` (the same `W_Q`, `W_K`,
+    /// `W_V`, `W^O` and biases, scale `1/√d`), for step-by-step views.
+    public func attention(layer l: Int) -> MultiHeadAttention {
+        let layer = layers[l]
+        return MultiHeadAttention(wq: layer.query, wk: layer.key, wv: layer.value, wo: layer.attentionOutput,
+                                  heads: configuration.headCount)
     }
 }

@@ -98,7 +98,7 @@ struct AttributionInput {
             let ids = encoder.tokenizer.encode(text)
             let c = encoder.model.configuration
             return AttributionInput(
-                description: "BERT encoder \(URL(fileURLWithPath: model).lastPathComponent): \(c.layerCount) layers × \(c.headCount) heads, "
+                description: "BERT encoder \(modelDisplayName(model)): \(c.layerCount) layers × \(c.headCount) heads, "
                     + "hidden \(c.hiddenSize), word pieces",
                 tokens: encoder.tokenizer.tokens(for: ids), words: [], measures: .encoder,
                 effects: { encoder.attribution(tokenIDs: ids, focus: $0) })
