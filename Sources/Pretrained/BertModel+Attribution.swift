@@ -125,3 +125,29 @@ extension BertModel {
                                   heads: configuration.headCount)
     }
 }
+
+extension SentenceEncoder {
+    /// Every token's knockouts at once (`attend view`'s attribution panel): `matrix[f][j]` is
+    /// `knockout[j]` of ``attribution(tokenIDs:focus:)`` with focus `f`, i.e.
+    /// `1 − cos(h_N[f], h̃_N[f])` with the edge f→j forbidden in every layer and head. The `T²`
+    /// copies run in batches of at most `batchSize`, each against one unmodified baseline.
+    public func knockoutMatrix(tokenIDs ids: [Int], batchSize: Int = 128) -> [[Float]] {
+        let t = ids.count
+        checkPrecondition(t >= 1 && batchSize >= 1, "SentenceEncoder.knockoutMatrix: \(t) tokens, batch size \(batchSize)")
+        let base = model.forwardCopies(of: model.inputEmbeddings([ids]), batch: 1, length: t, fromLayer: 0,
+                                       mask: .none, headGates: { _ in nil })
+        func row(_ states: Tensor, _ r: Int) -> [Float] { Array(states.sliced(axis: 0, r..<(r + 1)).scalars) }
+        let pairs = (0..<t).flatMap { f in (0..<t).map { (query: f, key: $0) } }
+        var matrix = [[Float]](repeating: [Float](repeating: 0, count: t), count: t)
+        for start in stride(from: 0, to: pairs.count, by: batchSize) {
+            let chunk = Array(pairs[start..<min(start + batchSize, pairs.count)])
+            let states = model.forwardCopies(
+                of: model.inputEmbeddings(Array(repeating: ids, count: chunk.count)), batch: chunk.count, length: t,
+                fromLayer: 0, mask: AttentionMask.removingEdges(chunk.map { Optional($0) }, length: t, causal: false), headGates: { _ in nil })
+            for (b, pair) in chunk.enumerated() {
+                matrix[pair.query][pair.key] = cosineDistance(row(base, pair.query), row(states, b * t + pair.query))
+            }
+        }
+        return matrix
+    }
+}

@@ -95,3 +95,37 @@ where A.Element == Float, B.Element == Float {
     for i in lp.indices { sum += exp(lp[i]) * (lp[i] - lq[i]) }
     return max(0, sum)
 }
+
+extension TinyLLMModel {
+    /// Every byte's knockouts at once (`attend view`'s attribution panel): `matrix[f][j]` is
+    /// `KL(p_f ‖ p̃_f)` in nats with the edge f→j removed in every layer and head (0 for
+    /// `j > f`, which the causal mask hides anyway). The `T(T+1)/2` copies run in batches of
+    /// at most `batchSize`; the baseline is the plain causal run.
+    public func knockoutMatrix(tokens: [Int], batchSize: Int = 128) -> [[Float]] {
+        let (_, l) = checkTokens([tokens])
+        checkPrecondition(batchSize >= 1, "TinyLLMModel.knockoutMatrix: batch size \(batchSize)")
+        let v = configuration.vocabularySize, d = configuration.width
+        func finalRows(_ batch: Int, mask: AttentionMask, rows: [Int]) -> [[Float]] {
+            var x = embedding(Array([[Int]](repeating: tokens, count: batch).joined())).reshaped([batch, l, d])
+            if let positions { x = positions(x, startPosition: 0) }
+            for block in blocks { x = block(x, mask: mask) }
+            let flat = x.reshaped([batch * l, d])
+            let picked = Tensor.concatenated(rows.enumerated().map { b, r in flat.sliced(axis: 0, (b * l + r)..<(b * l + r + 1)) }, axis: 0)
+            let logits = head(finalNorm(picked))
+            return (0..<rows.count).map { Array(logits.scalars[($0 * v)..<(($0 + 1) * v)]) }
+        }
+        let plain = logits(tokens: [tokens])   // [1, L, V]
+        let base = (0..<l).map { Array(plain.scalars[($0 * v)..<(($0 + 1) * v)]) }
+        let pairs = (0..<l).flatMap { f in (0...f).map { (query: f, key: $0) } }
+        var matrix = [[Float]](repeating: [Float](repeating: 0, count: l), count: l)
+        for start in stride(from: 0, to: pairs.count, by: batchSize) {
+            let chunk = Array(pairs[start..<min(start + batchSize, pairs.count)])
+            let rows = finalRows(chunk.count, mask: AttentionMask.removingEdges(chunk.map { Optional($0) }, length: l, causal: true),
+                                 rows: chunk.map(\.query))
+            for (b, pair) in chunk.enumerated() {
+                matrix[pair.query][pair.key] = Float(klDivergence(logits: base[pair.query], logits: rows[b]))
+            }
+        }
+        return matrix
+    }
+}

@@ -18,6 +18,8 @@ struct BertAttentionSource: AttentionSource {
     let maps: [Tensor]
     let model: BertModel
     let inputs: [Tensor]
+    let encoder: SentenceEncoder
+    let ids: [Int]
 
     init(encoder: SentenceEncoder, name: String, text: String, truncate: Bool) throws {
         let c = encoder.model.configuration
@@ -33,6 +35,8 @@ struct BertAttentionSource: AttentionSource {
             notes.append("The text was cut to the model's \(c.maximumPositions) word pieces; dropped: \(TextInput.preview(cut))")
             ids = encoder.tokenizer.encode(text)
         }
+        self.encoder = encoder
+        self.ids = ids
         let (inputs, maps) = encoder.model.layerInputsAndWeights(ids)
         self.tokens = encoder.tokenizer.tokens(for: ids)
         self.wordGrouping = WordGrouping(wordPieces: tokens)
@@ -57,6 +61,13 @@ struct BertAttentionSource: AttentionSource {
     func steps(layer: Int) -> AttentionSteps? {
         AttentionSteps(layer: model.attention(layer: layer), input: inputs[layer])
     }
+
+    /// All T² knockouts, batched; skipped (nil) past `knockoutTokenLimit.encoder` tokens.
+    func knockoutEffects() -> [[Float]]? {
+        ids.count <= knockoutTokenLimit.encoder ? encoder.knockoutMatrix(tokenIDs: ids) : nil
+    }
+
+    var knockoutMeasure: String { "1 − cos of the focus token's last hidden state" }
 }
 
 /// Recognises and loads BERT-family encoder folders (the same loader as `attend embed`).
@@ -95,3 +106,8 @@ func modelDisplayName(_ directory: String) -> String {
     guard ["model", "models", "snapshot"].contains(name.lowercased()) else { return name }
     return url.deletingLastPathComponent().lastPathComponent + "/" + name
 }
+
+/// `attend view` computes every token's knockouts (T² encoder runs, T(T+1)/2 TinyLLM runs,
+/// batched) only up to this many tokens (about a second on two cores); longer texts get
+/// weights and rollout in the attribution panel.
+let knockoutTokenLimit = (encoder: 24, tinyLLM: 32)

@@ -83,6 +83,8 @@ struct WideFakeSource: AttentionSource {
     var headCount: Int { 12 }
     var contextLength: Int { 512 }
     var wordGrouping: WordGrouping? { WordGrouping(wordPieces: tokens) }
+    var knockoutMeasure: String { "made up" }
+    func knockoutEffects() -> [[Float]]? { tokens.indices.map { f in tokens.indices.map { Float(($0 + f) % 5) / 10 } } }
     func weights(layer: Int, head: Int) -> Tensor {
         let t = tokens.count
         return Tensor(shape: [t, t], scalars: (0..<(t * t)).map { k in (k % t == (k / t + layer + head) % t) ? 0.6 : 0.4 / Float(t - 1) })
@@ -96,7 +98,8 @@ struct WideFakeSource: AttentionSource {
         let html = HTMLView.render(WideFakeSource(), title: "The animal didn't cross the street because it was too tired.")
         let result = try HeadlessChromium.selfTest(html: html, name: "wide")
         let checks = result["checks"] as? [String: Bool] ?? [:]
-        #expect(checks["gridFitsItsSection"] == true, "checks: \(checks)")
+        #expect(checks["gridFitsItsSection"] == true && checks["attributionPanel"] == true, "checks: \(checks)")
+        #expect(html.contains("\"knockoutMeasure\":\"made up\""))
         #expect(result["pass"] as? Bool == true, "failed: \(checks.filter { !$0.value }.map(\.key)), errors \(result["errors"] ?? "?")")
     }
 

@@ -71,6 +71,18 @@ import Testing
         }
     }
 
+    @Test func knockoutMatrixRowsAreEachFocussKnockouts() throws {
+        let bert = try TinyBert(); defer { bert.remove() }
+        let encoder = try SentenceEncoder(modelDirectory: bert.folder)
+        let matrix = encoder.knockoutMatrix(tokenIDs: Self.ids, batchSize: 10)
+        for focus in Self.ids.indices {
+            let knockout = encoder.attribution(tokenIDs: Self.ids, focus: focus).knockout
+            for j in Self.ids.indices {
+                #expect(Self.close(matrix[focus][j], knockout[j]), "focus \(focus) key \(j): \(matrix[focus][j]) vs \(knockout[j])")
+            }
+        }
+    }
+
     @Test(.enabled(if: ReferenceModel.isEnabled, ReferenceModel.skipNote))
     func miniLMWeightsAreTheAttentionMapsAndEffectsHaveTheirShapes() throws {
         let encoder = try ReferenceModel.encoder()

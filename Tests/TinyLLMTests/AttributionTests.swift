@@ -128,4 +128,15 @@ import TinyLLM
             #expect(row[(focus + 1)...].allSatisfy { $0 == 0 })
         } }
     }
+
+    @Test func knockoutMatrixRowsAreEachFocussKnockouts() {
+        let model = Self.model(seed: 11), tokens = Array(Self.tokens.prefix(9))
+        let matrix = model.knockoutMatrix(tokens: tokens, batchSize: 7)   // batches that split focuses
+        for focus in [0, 4, 8] {
+            let knockout = model.attribution(tokens: tokens, focus: focus).knockout
+            for j in tokens.indices {
+                #expect(Self.close(matrix[focus][j], knockout[j]), "focus \(focus) key \(j): \(matrix[focus][j]) vs \(knockout[j])")
+            }
+        }
+    }
 }
