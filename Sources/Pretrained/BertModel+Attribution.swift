@@ -9,7 +9,7 @@ extension SentenceEncoder {
     /// - knockout `[T]`: `1 − cos(h_N[focus], h̃_N[focus])` where `h̃` is the run with the edge
     ///   focus→j forbidden in every layer and head (a boolean mask per batch row; every
     ///   other edge kept). All `T` knockouts and an unmodified baseline run as one batch of
-    ///   `T + 1` copies of the sequence.
+    ///   `T + 1` copies of the sequence (split into batches of ≤ 16 384 tokens for long texts).
     /// - head ablation `[N][H]`: `1 − cos(e, ẽ)` where `ẽ` is the run with head `h` of layer
     ///   `l` contributing a zero context vector before `W^O` (its bias stays). The layers below
     ///   `l` are unchanged, so layer `l`'s `H` ablations run as one batch starting from the
@@ -22,20 +22,27 @@ extension SentenceEncoder {
         // Baseline: every layer's input and weights (the path `attentionMaps` takes).
         let (layerInputs, weights) = model.layerInputsAndWeights(ids)
 
-        // Knockouts: rows 0..<T forbid focus→j, row T is the baseline.
+        // Knockouts: copy j < T forbids focus→j, copy T is the unmodified baseline; at most
+        // `knockoutBatch` copies at a time so long texts stay within memory.
         let edges: [(query: Int, key: Int)?] = (0..<t).map { (query: focus, key: $0) } + [nil]
-        let knocked = model.forwardCopies(
-            of: model.embed(Array(repeating: ids, count: t + 1)), batch: t + 1, length: t, fromLayer: 0,
-            mask: AttentionMask.removingEdges(edges, length: t, causal: false), headGates: { _ in nil })
-        func row(_ states: Tensor, _ b: Int, _ i: Int) -> [Float] {
-            Array(states.sliced(axis: 0, (b * t + i)..<(b * t + i + 1)).scalars)
+        let knockoutBatch = max(1, 16_384 / t)
+        var focusStates: [[Float]] = []
+        var baseStates = Tensor.zeros([t, c.hiddenSize])
+        for start in stride(from: 0, to: edges.count, by: knockoutBatch) {
+            let chunk = Array(edges[start..<min(start + knockoutBatch, edges.count)])
+            let states = model.forwardCopies(
+                of: model.embed(Array(repeating: ids, count: chunk.count)), batch: chunk.count, length: t, fromLayer: 0,
+                mask: AttentionMask.removingEdges(chunk, length: t, causal: false), headGates: { _ in nil })
+            for b in chunk.indices {
+                focusStates.append(Array(states.sliced(axis: 0, (b * t + focus)..<(b * t + focus + 1)).scalars))
+                if chunk[b] == nil { baseStates = states.sliced(axis: 0, (b * t)..<(b * t + t)) }
+            }
         }
-        let baseFocus = row(knocked, t, focus)
-        let knockout = (0..<t).map { cosineDistance(baseFocus, row(knocked, $0, focus)) }
+        let knockout = (0..<t).map { cosineDistance(focusStates[t], focusStates[$0]) }
 
         // Head ablations, one batch per layer.
         let h = c.headCount
-        let baseEmbedding = pooling.pool(knocked.sliced(axis: 0, (t * t)..<(t * t + t)))
+        let baseEmbedding = pooling.pool(baseStates)
         var ones = [Float](repeating: 1, count: h * h)
         for head in 0..<h { ones[head * h + head] = 0 }
         let gates = Tensor(shape: [h, h], scalars: ones)   // row b switches head b off

@@ -11,16 +11,21 @@ struct Attribute: ParsableCommand {
         abstract: "What each token actually contributes to one token: attention weights vs causal effects.",
         discussion: """
             For the focus token, side by side:
-              weights   the focus row of every layer and head (the text shows the mean over them);
-              rollout   Abnar & Zuidema (2020): Â_l = ½·mean_h A_l + ½·I, R = Â_L⋯Â_1, focus row of R;
-              knockout  the causal effect of each token j: the model run again with the one edge \
-            focus→j forbidden in every layer and head (an attention mask; every other edge kept). \
-            Encoders: 1 − cos of the focus token's last hidden state (before pooling). TinyLLM: \
-            KL(p ‖ p̃) in nats between the next-byte distributions at the focus;
-              head ablation  each head's context vector set to zero before W^O. Encoders: 1 − cos \
-            of the pooled, normalised sentence embeddings. TinyLLM: the same KL;
-            and a verdict: Spearman's rank correlation between mean weight and knockout, and the \
-            tokens where they disagree most. High attention weight does not guarantee causal importance.
+
+            - weights: the focus row of every layer and head (the text shows the mean over them);
+
+            - rollout (Abnar & Zuidema 2020): Â_l = ½·mean_h A_l + ½·I, R = Â_L⋯Â_1, the focus row of R;
+
+            - knockout, the causal effect of each token j: the model run again with the one edge \
+            focus→j forbidden in every layer and head (an attention mask; every other edge kept; j = focus \
+            included). Encoders: 1 − cos of the focus token's last hidden state (before pooling). \
+            TinyLLM: KL(p ‖ p̃) in nats between the next-byte distributions at the focus;
+
+            - head ablation: each head's context vector set to zero before W^O. Encoders: 1 − cos of \
+            the pooled, normalised sentence embeddings. TinyLLM: the same KL;
+
+            - a verdict: Spearman's rank correlation between mean weight and knockout, and the tokens \
+            where they disagree most. High attention weight does not guarantee causal importance.
 
             All knockouts and ablations run batched through the engine (one copy of the \
             sentence per intervention, each with its own mask or head gates).
@@ -97,6 +102,12 @@ struct AttributionInput {
             let encoder = try BertSourceLoader.loadEncoder(model)
             let ids = encoder.tokenizer.encode(text)
             let c = encoder.model.configuration
+            var unlimited = encoder.tokenizer
+            unlimited.maximumSequenceLength = Int.max
+            let pieces = unlimited.encode(text).count
+            guard pieces <= ids.count else {
+                throw InputError("the text has \(pieces) word pieces but the model reads at most \(ids.count); shorten it")
+            }
             return AttributionInput(
                 description: "BERT encoder \(modelDisplayName(model)): \(c.layerCount) layers × \(c.headCount) heads, "
                     + "hidden \(c.hiddenSize), word pieces",
