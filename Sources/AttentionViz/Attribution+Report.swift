@@ -38,12 +38,16 @@ extension Attribution {
         }
         let topWeight = mean.max() ?? 0, topRollout = rollout.max() ?? 0, topKnockout = knockout.max() ?? 0
         out += "  " + pad("token", labelWidth) + "  " + pad("mean weight", 17) + "  " + pad("rollout", 17) + "  knockout\n"
-        for j in tokens.indices {
+        let shown = visibleTokens
+        for j in shown {
             let marker = j == focus ? "▶ " : "  "
             out += marker + pad(cut(tokens[j]), labelWidth)
             out += "  " + String(format: "%.3f ", mean[j]) + bar(mean[j], topWeight)
             out += "  " + String(format: "%.3f ", rollout[j]) + bar(rollout[j], topRollout)
             out += "  " + String(format: "%.4f ", knockout[j]) + bar(knockout[j], topKnockout) + "\n"
+        }
+        if shown.count < tokens.count {
+            out += "  (\(tokens.count - shown.count) later tokens hidden by the causal mask: weight 0, rollout 0, knockout 0)\n"
         }
         out += "\nmean weight: the focus row averaged over \(weights.count) layers × \(weights.first?.count ?? 0) heads "
             + "(per head with --json). rollout: Abnar & Zuidema's Â = ½·mean_h A + ½·I multiplied over layers.\n"
