@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Attention"], path: "Tests/TestSupport"),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "TestSupport"]),
+        .testTarget(name: "TinyLLMTests", dependencies: ["TinyLLM", "AttentionViz", "TestSupport"]),
         .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AttentionVizTests", dependencies: ["AttentionViz", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "AttendCLITests", dependencies: ["attend", "Attention", "TinyLLM", "TestSupport"]),

@@ -31,12 +31,21 @@ public protocol AttentionSource: Sendable {
     var contextLength: Int { get }
     /// Every intermediate of one layer's attention, when the model can provide them.
     func steps(layer: Int) -> AttentionSteps?
+    /// Knockout effects for `attend view`'s attribution panel, when the model can run them:
+    /// `[focus][key]`, the change of the focus token's output with the edge focus→key removed
+    /// in every layer and head (see `attend attribute`), measured as ``knockoutMeasure`` says.
+    /// `nil` (the default) shows weights and rollout only.
+    func knockoutEffects() -> [[Float]]?
+    /// How ``knockoutEffects()`` measures a change, e.g. "1 − cos of the last hidden state".
+    var knockoutMeasure: String { get }
 }
 
 extension AttentionSource {
     public var notes: [String] { [] }
     public var wordGrouping: WordGrouping? { nil }
     public func steps(layer: Int) -> AttentionSteps? { nil }
+    public func knockoutEffects() -> [[Float]]? { nil }
+    public var knockoutMeasure: String { "" }
 
     /// Every weight matrix, `[layer][head]`, each `[T, T]`.
     public func allWeights() -> [[Tensor]] {

@@ -9,6 +9,8 @@ extension HTMLView {
         const state = { layer: 0, heads: new Set([0]), level: 'tokens', active: null, pinned: null, detail: null };
         // All heads at once, as BertViz, unless that means too many lines to draw smoothly.
         const tokenCount = DATA.tokens.length;
+        // Many heads (a BERT encoder's 12): the model view gets the page's full width, below the head view.
+        if (DATA.heads > 6) document.body.classList.add('many-heads');
         if (DATA.heads > 1 && tokenCount * tokenCount * DATA.heads <= 40000) { for (let h = 0; h < DATA.heads; h++) state.heads.add(h); }
         const headColor = h => `hsl(${Math.round(h * 360 / DATA.heads + 210) % 360}, 70%, 42%)`;
         function heatColor(v) {
@@ -132,6 +134,45 @@ extension HTMLView {
             });
           }
           describe(focus);
+          drawAttribution();
+        }
+        // ---- attribution panel: weights (mean and per head), rollout and knockout, as bars side by side
+        function drawAttribution() {
+          const panel = document.getElementById('attribution-panel'); panel.textContent = '';
+          const p = state.pinned;
+          if (!p || p.side !== 'left') { panel.textContent = 'No query token pinned.'; return; }
+          if (state.level !== 'tokens') { panel.textContent = 'Attribution is shown at the token level; switch Level to tokens.'; return; }
+          const names = DATA.tokens, f = p.index, heads = [...state.heads].sort((a, b) => a - b);
+          const mean = names.map((_, j) => heads.length ? heads.reduce((s, h) => s + DATA.attention[state.layer][h][f][j], 0) / heads.length : 0);
+          const rollout = DATA.rollout ? DATA.rollout[f] : null, knockout = DATA.knockout ? DATA.knockout[f] : null;
+          const top = a => Math.max(1e-12, ...a);
+          const table = document.createElement('table'); table.className = 'attribution';
+          const caption = document.createElement('caption');
+          caption.textContent = `“${names[f]}” (token ${f + 1}), layer ${state.layer + 1}` + (knockout ? `; knockout: ${DATA.knockoutMeasure}` : '; knockout: not computed for this model or text length');
+          table.appendChild(caption);
+          const head = table.insertRow();
+          for (const title of ['key', 'weight (mean)', 'per head', 'rollout', 'knockout']) {
+            const th = document.createElement('th'); th.scope = 'col'; th.textContent = title; head.appendChild(th);
+          }
+          function bar(cell, value, max, color, digits) {
+            const b = document.createElement('span'); b.className = 'bar';
+            b.style.width = Math.round(80 * value / max) + 'px'; b.style.background = color;
+            cell.append(b, document.createTextNode(' ' + value.toFixed(digits)));
+          }
+          names.forEach((name, j) => {
+            const row = table.insertRow(); row.dataset.key = j;
+            const th = document.createElement('th'); th.scope = 'row'; th.textContent = name; row.appendChild(th);
+            bar(row.insertCell(), mean[j], top(mean), '#1f6feb', 3);
+            const per = row.insertCell(); per.className = 'per-head';
+            for (const h of heads) {
+              const w = DATA.attention[state.layer][h][f][j];
+              const b = document.createElement('span'); b.className = 'mini'; b.title = `head ${h + 1}: ${pct(w)}`;
+              b.style.height = Math.max(1, Math.round(18 * w)) + 'px'; b.style.background = headColor(h); per.appendChild(b);
+            }
+            const r = row.insertCell(); if (rollout) bar(r, rollout[j], top(rollout), '#8250df', 3); else r.textContent = '–';
+            const k = row.insertCell(); if (knockout) bar(k, knockout[j], top(knockout), '#cf222e', 4); else k.textContent = '–';
+          });
+          panel.appendChild(table);
         }
         function describe(focus) {
           const live = document.getElementById('live'), names = labels();
@@ -151,7 +192,11 @@ extension HTMLView {
         const grid = document.getElementById('grid');
         function drawGrid() {
           grid.textContent = '';
-          const n = labels().length, size = Math.max(48, Math.min(110, 4 * n));
+          // Cells shrink so every head fits the section's width (6 layers × 12 heads in a
+          // 1280-px window); each cell is the canvas, 2 px padding and 1 px border per side, and a 6-px gap.
+          const available = grid.parentElement.clientWidth || 1100;
+          const fit = Math.floor((available - 70 - 6 * DATA.heads) / DATA.heads) - 6;
+          const n = labels().length, size = Math.max(16, Math.min(110, 4 * n, fit));
           grid.style.gridTemplateColumns = `70px repeat(${DATA.heads}, ${size + 6}px)`;
           grid.appendChild(document.createElement('div'));
           for (let h = 0; h < DATA.heads; h++) {
@@ -257,6 +302,12 @@ extension HTMLView {
           state.active = null; drawLines();
           const cells = grid.querySelectorAll('button');
           checks.gridHasEveryHead = cells.length === DATA.layers * DATA.heads;
+          checks.gridFitsItsSection = grid.scrollWidth <= grid.parentElement.clientWidth + 1;
+          state.pinned = null; togglePin('left', 0);
+          const attributionRows = document.querySelectorAll('#attribution-panel tr[data-key]').length;
+          checks.attributionPanel = attributionRows === (state.level === 'tokens' ? DATA.tokens.length : 0)
+            || (state.level !== 'tokens' && attributionRows === 0);
+          state.pinned = null; drawLines();
           const canvas = cells[0].querySelector('canvas');
           const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
           let inked = 0; for (let k = 0; k < pixels.length; k += 4) if (pixels[k + 3] > 0 && pixels[k] < 240) inked++;

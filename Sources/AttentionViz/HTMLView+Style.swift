@@ -13,6 +13,13 @@ extension HTMLView {
         .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
         #head-svg { display: block; max-width: 100%; height: auto; }
         @media (min-width: 1000px) { main { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); gap: 28px; } }
+        body.many-heads main { display: block; }
+        table.attribution { border-collapse: collapse; font-size: 12px; margin-top: 4px; }
+        table.attribution caption { text-align: left; color: var(--muted); padding-bottom: 4px; }
+        table.attribution th, table.attribution td { padding: 1px 6px; text-align: left; white-space: nowrap; }
+        table.attribution th[scope=row] { font-weight: normal; max-width: 110px; overflow: hidden; text-overflow: ellipsis; }
+        .bar { display: inline-block; height: 9px; border-radius: 2px; vertical-align: 0; min-width: 1px; }
+        .per-head { line-height: 0; } .mini { display: inline-block; width: 4px; margin-right: 1px; vertical-align: bottom; }
         .tok text { font-size: 13px; fill: var(--ink); cursor: pointer; }
         .tok rect { fill: transparent; rx: 3; }
         .tok.active rect { fill: #fff3bf; } .tok.pinned rect { fill: #ffd43b; }

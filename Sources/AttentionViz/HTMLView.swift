@@ -26,6 +26,9 @@ public enum HTMLView {
             ("heads", .int(source.headCount)),
             ("attention", .array(source.allWeights().map { layer in .array(layer.map(rounded)) })),
             ("words", wordData(source)),
+            ("rollout", rolloutData(source)),
+            ("knockout", source.knockoutEffects().map { rows in .array(rows.map { .floats($0.map(roundedFloat)) }) } ?? .null),
+            ("knockoutMeasure", .string(source.knockoutMeasure)),
         ])
         // Inside <script>, "</script" ends the element and "<!--" changes how it is parsed; "<"
         // only occurs inside JSON strings, where "\u003c" means the same character.
@@ -57,6 +60,18 @@ public enum HTMLView {
             .array((0..<n).map { j in .double((Double(t.scalars[i * n + j]) * 10_000).rounded() / 10_000) })
         })
     }
+
+    /// The rollout matrix `R = Â_N⋯Â_1` (``AttributionMath/rollout(_:)``), row = focus token.
+    static func rolloutData(_ source: any AttentionSource) -> JSONValue {
+        let t = source.tokens.count
+        let layers = source.allWeights().map { heads in
+            Tensor(shape: [heads.count, t, t], scalars: heads.flatMap(\.scalars))
+        }
+        guard !layers.isEmpty else { return .null }
+        return .array(AttributionMath.rollout(layers).map { row in .array(row.map { .double(($0 * 10_000).rounded() / 10_000) }) })
+    }
+
+    static func roundedFloat(_ v: Float) -> Float { Float((Double(v) * 1_000_000).rounded() / 1_000_000) }
 
     static func wordData(_ source: any AttentionSource) -> JSONValue {
         guard let grouping = source.wordGrouping else { return .null }
@@ -91,7 +106,7 @@ public enum HTMLView {
             <h2 id="head-view-title">Head view</h2>
             <div class="controls">
               <label>Layer <select id="layer-select"></select></label>
-              <label id="level-label" hidden>Level <select id="level-select"><option value="tokens">tokens (bytes)</option><option value="words">words</option></select></label>
+              <label id="level-label" hidden>Level <select id="level-select"><option value="tokens">tokens</option><option value="words">words</option></select></label>
               <fieldset id="head-boxes"><legend>Heads</legend></fieldset>
             </div>
             <p class="hint" id="head-view-hint">Left: each token as a query. Right: each token as a key. A line's opacity is the
@@ -100,6 +115,14 @@ public enum HTMLView {
             <svg id="head-svg" role="group" aria-describedby="head-view-hint" aria-label="Head view: attention lines between tokens">
             <g id="lines"></g><g id="left-tokens"></g><g id="right-tokens"></g></svg>
             <p id="live" class="summary" aria-live="polite"></p>
+            <section id="attribution" aria-labelledby="attribution-title">
+            <h3 id="attribution-title">Attribution of the pinned token</h3>
+            <p class="hint" id="attribution-hint">Pin a query token (left column: click or Enter) to compare, for every key token,
+            this layer's weight (mean over the shown heads, and each head), the rollout over all layers, and the knockout:
+            how much the pinned token's output changes when that one edge is removed in every layer and head.
+            High weight does not guarantee causal importance.</p>
+            <div id="attribution-panel"></div>
+            </section>
             </section>
             <section id="model-view" aria-labelledby="model-view-title">
             <h2 id="model-view-title">Model view</h2>

@@ -13,6 +13,12 @@ public enum WorkedExample: String, CaseIterable, Sendable {
     case threeTokens = "three-tokens"
     /// Seed 004 (and 003): why scale by √d_k, measured on random vectors.
     case scaling
+    /// Seed 004: without positions, permuting the words permutes the outputs exactly.
+    case positional
+    /// Seed 004: queries from one sequence, keys/values from another (Lq ≠ Lk).
+    case crossAttention = "cross-attention"
+    /// Seed 004: time and extra memory of the reference, fused and sliding-window kernels as N doubles.
+    case complexity
 
     /// Which seed document it replays.
     public var seed: String {
@@ -22,6 +28,9 @@ public enum WorkedExample: String, CaseIterable, Sendable {
         case .howAreYou: return "seed 001 (What is Self-Attention?), steps 1–5"
         case .threeTokens: return "seed 004 (Self-Attention notes), \"Example (Simplified)\""
         case .scaling: return "seed 004, \"Why Scaling by √d_k?\""
+        case .positional: return "seed 004, positional encoding (\"self-attention has no notion of order\")"
+        case .crossAttention: return "seed 004, cross-attention"
+        case .complexity: return "seed 004, computational complexity O(N²)"
         }
     }
 
@@ -32,6 +41,9 @@ public enum WorkedExample: String, CaseIterable, Sendable {
         case .howAreYou: return "\"How are you doing?\": tokens, X, Q/K/V, scores, softmax, Z for every token (toy model)"
         case .threeTokens: return "X1, X2, X3: X1's query matches X2's key, so X1 attends most to X2"
         case .scaling: return "dot products grow with d_k; dividing by √d_k keeps the softmax from saturating"
+        case .positional: return "without positions, permuting the words permutes the outputs exactly; with them it does not (measured)"
+        case .crossAttention: return "queries from one sequence, keys/values from another: a 3 × 5 weight matrix (Lq ≠ Lk)"
+        case .complexity: return "time and extra memory of reference, fused and sliding-window kernels as N doubles (measured now)"
         }
     }
 
@@ -60,6 +72,9 @@ public enum WorkedExample: String, CaseIterable, Sendable {
         case .howAreYou: (text, json) = HowAreYouExample.render(style: style)
         case .threeTokens: (text, json) = ThreeTokenExample.compute().render(style: style)
         case .scaling: (text, json) = ScalingExample.compute().render(style: style)
+        case .positional: (text, json) = PositionalExample.compute().render(style: style)
+        case .crossAttention: (text, json) = CrossAttentionExample.compute().render(style: style)
+        case .complexity: (text, json) = ComplexityExample.compute().render(style: style)
         }
         text.insert(contentsOf: ["Worked example \"\(rawValue)\", from \(seed)", ""], at: 0)
         if case .object(let members) = json {

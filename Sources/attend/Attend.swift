@@ -83,5 +83,6 @@ let attendSubcommands: [any ParsableCommand.Type] = [
     Embed.self,
     AttentionCommand.self,
     Similarity.self,
+    Attribute.self,
     Bench.self,
 ]

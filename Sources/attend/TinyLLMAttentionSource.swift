@@ -15,6 +15,8 @@ struct TinyLLMAttentionSource: AttentionSource {
     let contextLength: Int
     let headCount: Int
     let layerSteps: [AttentionSteps]
+    let model: TinyLLMModel
+    let bytes: [UInt8]
 
     /// Runs `model` on `bytes` (cut to the context when `truncate`, else refused when longer).
     init(model: TinyLLMModel, name: String, bytes: [UInt8], truncate: Bool) throws {
@@ -40,6 +42,8 @@ struct TinyLLMAttentionSource: AttentionSource {
             x = block(x, mask: .causal)
         }
         self.layerSteps = steps
+        self.model = model
+        self.bytes = bytes
         self.tokens = bytes.map(TextSegmentation.byteLabel)
         self.wordGrouping = WordGrouping(bytes: bytes)
         self.contextLength = c.contextLength
@@ -54,6 +58,13 @@ struct TinyLLMAttentionSource: AttentionSource {
     var layerCount: Int { layerSteps.count }
     func weights(layer: Int, head: Int) -> Tensor { layerSteps[layer].weights[head] }
     func steps(layer: Int) -> AttentionSteps? { layerSteps[layer] }
+
+    /// Every byte's knockouts (T(T+1)/2 runs, batched); nil past `knockoutTokenLimit.tinyLLM` bytes.
+    func knockoutEffects() -> [[Float]]? {
+        bytes.count <= knockoutTokenLimit.tinyLLM ? model.knockoutMatrix(tokens: bytes.map(Int.init)) : nil
+    }
+
+    var knockoutMeasure: String { "KL(p ‖ p̃) in nats of the next byte at the focus" }
 }
 
 /// Recognises a TinyLLM run directory (`model.safetensors` or `checkpoint.safetensors`) or a

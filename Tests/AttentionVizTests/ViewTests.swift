@@ -73,3 +73,41 @@ import Testing
         func parser(_ parser: XMLParser, foundCharacters string: String) { texts.insert(string.trimmingCharacters(in: .whitespaces)) }
     }
 }
+
+/// A model shaped like all-MiniLM-L6-v2 (6 layers × 12 heads) with made-up weights, for layout checks.
+struct WideFakeSource: AttentionSource {
+    let tokens = ["[CLS]", "the", "animal", "didn", "'", "t", "cross", "the", "street", "because", "it", "was", "too",
+                  "tire", "##d", ".", "[SEP]"]
+    var modelDescription: String { "fake encoder: 6 layers × 12 heads" }
+    var layerCount: Int { 6 }
+    var headCount: Int { 12 }
+    var contextLength: Int { 512 }
+    var wordGrouping: WordGrouping? { WordGrouping(wordPieces: tokens) }
+    var knockoutMeasure: String { "made up" }
+    func knockoutEffects() -> [[Float]]? { tokens.indices.map { f in tokens.indices.map { Float(($0 + f) % 5) / 10 } } }
+    func weights(layer: Int, head: Int) -> Tensor {
+        let t = tokens.count
+        return Tensor(shape: [t, t], scalars: (0..<(t * t)).map { k in (k % t == (k / t + layer + head) % t) ? 0.6 : 0.4 / Float(t - 1) })
+    }
+}
+
+@Suite struct WideModelViewTests {
+    /// Six layers × twelve heads fit a 1280-px-wide window (the browser runs at 1280 × 900).
+    @Test(.enabled(if: HeadlessChromium.shouldRun, "no Chromium: set ATTEND_CHROMIUM (scripts/ci/browser.sh installs one)"))
+    func twelveHeadsFitA1280PixelWindow() throws {
+        let html = HTMLView.render(WideFakeSource(), title: "The animal didn't cross the street because it was too tired.")
+        let result = try HeadlessChromium.selfTest(html: html, name: "wide")
+        let checks = result["checks"] as? [String: Bool] ?? [:]
+        #expect(checks["gridFitsItsSection"] == true && checks["attributionPanel"] == true, "checks: \(checks)")
+        #expect(html.contains("\"knockoutMeasure\":\"made up\""))
+        #expect(result["pass"] as? Bool == true, "failed: \(checks.filter { !$0.value }.map(\.key)), errors \(result["errors"] ?? "?")")
+    }
+
+    @Test func wordPiecesJoinTheirWordAndSpecialTokensStandAlone() {
+        let grouping = WordGrouping(wordPieces: ["[CLS]", "play", "##ing", "##s", "cats", "##", "[SEP]", "##x"])
+        #expect(grouping.words == ["[CLS]", "playings", "cats", "##", "[SEP]", "##x"])
+        #expect(grouping.wordOfToken == [0, 1, 1, 1, 2, 3, 4, 5])
+        let tired = WordGrouping(wordPieces: WideFakeSource().tokens)
+        #expect(tired.words.contains("tired") && tired.words.count == WideFakeSource().tokens.count - 1)
+    }
+}

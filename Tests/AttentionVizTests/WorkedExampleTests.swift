@@ -104,3 +104,25 @@ enum ExampleInputs {
         Tensor(shape: [1, 1, rows.count, rows[0].count], scalars: rows.flatMap { $0 })
     }
 }
+
+@Suite struct Seed004ExampleTests {
+    @Test func permutingWordsPermutesOutputsOnlyWithoutPositions() {
+        let example = PositionalExample.compute()
+        #expect(example.differenceWithout < 1e-4, "without positions: \(example.differenceWithout)")
+        #expect(example.differenceWith > 0.1, "with positions: \(example.differenceWith)")
+    }
+
+    @Test func crossAttentionHasOneRowPerQueryOverTheOtherSequence() {
+        let example = CrossAttentionExample.compute()
+        #expect(example.weights.shape == [3, 5] && example.output.shape == [3, CrossAttentionExample.width])
+        for i in 0..<3 { #expect(abs((0..<5).reduce(Float(0)) { $0 + example.weights[i, $1] } - 1) < 1e-5) }
+        #expect(example.consistency < 1e-5)
+    }
+
+    @Test func complexityReportsEveryLengthAndTheQuadraticMemory() {
+        let example = ComplexityExample.compute(lengths: [16, 32], repeats: 1)
+        #expect(example.rows.map(\.length) == [16, 32])
+        #expect(example.rows.map(\.referenceExtraBytes) == [2 * 16 * 16 * 4, 2 * 32 * 32 * 4])
+        #expect(example.rows.allSatisfy { $0.fusedExtraBytes == $0.length * 4 && $0.fusedSeconds >= 0 && $0.referenceSeconds >= 0 })
+    }
+}
