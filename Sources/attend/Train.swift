@@ -87,6 +87,8 @@ struct Train: ParsableCommand {
                 throw ValidationError("--resume continues with the options saved in the checkpoint; \(given.joined(separator: ", ")) cannot change mid-run (start a new run in another --out to change them)")
             }
         }
+        _ = try makeConfiguration()
+        if !resume { _ = try makeOptions() }
     }
 
     func run() throws {
@@ -94,20 +96,48 @@ struct Train: ParsableCommand {
         try train()
     }
 
-    private func train() throws {
-        var configuration = try TinyLLMConfiguration.preset(named: preset)
-        if let positions {
-            guard let value = TinyLLMConfiguration.Positions(rawValue: positions) else {
-                throw TinyLLMError.invalidArgument("--positions must be learned or rotary, got '\(positions)'")
+    /// The model the flags describe; a bad value is a usage error (exit status 64).
+    private func makeConfiguration() throws -> TinyLLMConfiguration {
+        try asUsageError {
+            var configuration = try TinyLLMConfiguration.preset(named: preset)
+            if let positions {
+                guard let value = TinyLLMConfiguration.Positions(rawValue: positions) else {
+                    throw TinyLLMError.invalidArgument("--positions must be learned or rotary, got '\(positions)'")
+                }
+                configuration.positions = value
             }
-            configuration.positions = value
+            if let layers { configuration.layers = layers }
+            if let width { configuration.width = width; configuration.hiddenSize = 4 * width }
+            if let heads { configuration.heads = heads; configuration.keyValueHeads = heads }
+            if let keyValueHeads { configuration.keyValueHeads = keyValueHeads }
+            if let context { configuration.contextLength = context }
+            try configuration.validate()
+            return configuration
         }
-        if let layers { configuration.layers = layers }
-        if let width { configuration.width = width; configuration.hiddenSize = 4 * width }
-        if let heads { configuration.heads = heads; configuration.keyValueHeads = heads }
-        if let keyValueHeads { configuration.keyValueHeads = keyValueHeads }
-        if let context { configuration.contextLength = context }
-        try configuration.validate()
+    }
+
+    /// The options of a fresh run; a bad value is a usage error (exit status 64).
+    private func makeOptions() throws -> TrainingOptions {
+        try asUsageError {
+            var options = TrainingOptions.recommended(forPreset: preset)
+            if let steps { options.steps = steps }
+            if let batchSize { options.batchSize = batchSize }
+            if let learningRate { options.learningRate = learningRate; options.minimumLearningRate = learningRate / 10 }
+            if let warmupSteps { options.warmupSteps = warmupSteps }
+            if let evalInterval { options.evaluationInterval = evalInterval }
+            if let checkpointInterval { options.checkpointInterval = checkpointInterval }
+            if let seed { options.seed = seed }
+            try options.validate()
+            return options
+        }
+    }
+
+    private func asUsageError<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TinyLLMError { throw ValidationError(error.description) }
+    }
+
+    private func train() throws {
+        let configuration = try makeConfiguration()
         let corpusData = try ByteCorpus(contentsOf: corpus)
         try corpusData.checkFits(length: configuration.contextLength)
         let directory = URL(fileURLWithPath: out ?? "runs/\(preset)")
@@ -126,16 +156,7 @@ struct Train: ParsableCommand {
                 throw TinyLLMError.invalidArgument("--steps \(steps) differs from the checkpoint's schedule of \(trainer.options.steps) steps; resume without --steps (the schedule cannot change mid-run)")
             }
         } else {
-            var options = TrainingOptions.recommended(forPreset: preset)
-            if let steps { options.steps = steps }
-            if let batchSize { options.batchSize = batchSize }
-            if let learningRate { options.learningRate = learningRate; options.minimumLearningRate = learningRate / 10 }
-            if let warmupSteps { options.warmupSteps = warmupSteps }
-            if let evalInterval { options.evaluationInterval = evalInterval }
-            if let checkpointInterval { options.checkpointInterval = checkpointInterval }
-            if let seed { options.seed = seed }
-            try options.validate()
-            trainer = TinyLLMTrainer(configuration: configuration, options: options)
+            trainer = TinyLLMTrainer(configuration: configuration, options: try makeOptions())
         }
         var display = TrainingDisplay(
             json: json, terminal: !json && stderrIsTerminal, totalSteps: trainer.options.steps,

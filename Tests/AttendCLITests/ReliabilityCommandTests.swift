@@ -179,6 +179,9 @@ import Darwin
             (["generate", "--prompt", "x", "--max-bytes", "3"], ["ATTEND_NO_SIMD": "yes"], 64, "ATTEND_NO_SIMD"),
             (["generate", "--prompt", "x", "--top-p", "2"], [:], 64, "top-p"),
             (["eval", "--corpus", corpus.path, "--max-bytes", "1"], [:], 64, "--max-bytes"),
+            (["train", "--corpus", corpus.path, "--preset", "tiny", "--batch-size", "1000000000"], [:], 64, "batch size must be in"),
+            (["train", "--corpus", corpus.path, "--preset", "huge"], [:], 64, "unknown preset 'huge'"),
+            (["train", "--corpus", corpus.path, "--preset", "tiny", "--layers", "100000"], [:], 64, "layers must be in"),
         ]
         for (arguments, environment, status, expected) in cases {
             let result = try Self.attend(arguments, environment: environment)
