@@ -1,6 +1,6 @@
 // Training kernels (see ak_training.h). Each body is an always-inline function over plain
-// loops; `AK_VARIANTS` compiles it once for the baseline ISA and once for AVX2+FMA, where the
-// compiler vectorises the loops. Reductions sit under `fp reassociate(on)` so they vectorise
+// loops; `AK_VARIANTS` compiles it once per SIMD level (baseline ISA, AVX2+FMA, AVX-512) and the
+// compiler vectorises the loops 4, 8 or 16 wide; `AK_DISPATCH` switches on `ak_simd_level()`. Reductions sit under `fp reassociate(on)` so they vectorise
 // too; their order is then fixed by the code, not by the thread count.
 #include "ak_training.h"
 #include "ak_cpu.h"
@@ -28,9 +28,10 @@
 #define AK_SQRT(x) sqrtf(x)
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #define AK_HAS_AVX2_VARIANT 1
 #define AK_AVX2 __attribute__((target("avx2,fma")))
+#define AK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #else
 #define AK_HAS_AVX2_VARIANT 0
 #endif
@@ -273,18 +274,28 @@ AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_fi
 // MARK: - Variants and dispatch
 
 #if AK_HAS_AVX2_VARIANT
-#define AK_DISPATCH(name, ...)                       \
-    do {                                             \
-        if (ak_cpu_has_simd()) { name##_avx2(__VA_ARGS__); return; } \
-        name##_base(__VA_ARGS__);                    \
+#define AK_DISPATCH(name, ...)                                              \
+    do {                                                                    \
+        switch (ak_simd_level()) {                                          \
+        case AK_SIMD_AVX512: name##_avx512(__VA_ARGS__); return;            \
+        case AK_SIMD_AVX2: name##_avx2(__VA_ARGS__); return;                \
+        default: name##_base(__VA_ARGS__); return;                          \
+        }                                                                   \
     } while (0)
-#define AK_DISPATCH_RETURN(name, ...) return ak_cpu_has_simd() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__)
+#define AK_DISPATCH_RETURN(name, ...)                                       \
+    switch (ak_simd_level()) {                                              \
+    case AK_SIMD_AVX512: return name##_avx512(__VA_ARGS__);                 \
+    case AK_SIMD_AVX2: return name##_avx2(__VA_ARGS__);                     \
+    default: return name##_base(__VA_ARGS__);                               \
+    }
 #define AK_VARIANTS(ret, name, params, args)        \
     static ret name##_base params { return name##_body args; } \
-    AK_AVX2 static ret name##_avx2 params { return name##_body args; }
+    AK_AVX2 static ret name##_avx2 params { return name##_body args; } \
+    AK_AVX512 static ret name##_avx512 params { return name##_body args; }
 #define AK_VOID_VARIANTS(name, params, args)        \
     static void name##_base params { name##_body args; } \
-    AK_AVX2 static void name##_avx2 params { name##_body args; }
+    AK_AVX2 static void name##_avx2 params { name##_body args; } \
+    AK_AVX512 static void name##_avx512 params { name##_body args; }
 #else
 #define AK_DISPATCH(name, ...) name##_base(__VA_ARGS__)
 #define AK_DISPATCH_RETURN(name, ...) return name##_base(__VA_ARGS__)

@@ -8,8 +8,10 @@ struct Attend: AsyncParsableCommand {
         abstract: "Self-attention in Swift: train, generate, explain, view, embed and benchmark.",
         discussion: """
             Every subcommand has its own --help. Colour follows the terminal and NO_COLOR. \
-            Set ATTEND_THREADS to limit the worker threads, ATTEND_NO_SIMD=1 to force the portable kernels.
+            Set ATTEND_THREADS to limit the worker threads, ATTEND_SIMD=portable|avx2|avx512 to choose the \
+            kernels' SIMD level (ATTEND_NO_SIMD=1 is the same as portable); --version shows the level in use.
             """,
+        version: MachineInfo.versionText,
         subcommands: attendSubcommands
     )
 }

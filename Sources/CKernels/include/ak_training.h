@@ -3,9 +3,9 @@
 
 // Row and elementwise kernels of the training step (forward and backward of GELU, LayerNorm,
 // RMSNorm, softmax, cross-entropy; the AdamW update). Each loop is written once as plain C
-// over contiguous rows and compiled twice: for the baseline ISA and, on x86-64, with
-// __attribute__((target("avx2,fma"))) so the compiler vectorises it 8 wide; the entry points
-// pick the variant with ak_cpu_has_simd(). No allocation, no threads: Swift splits rows
+// over contiguous rows and compiled once per SIMD level: for the baseline ISA and, on x86-64,
+// with per-function target attributes for AVX2+FMA (8 wide) and AVX-512 (16 wide); the entry
+// points run the variant of the process-wide level, ak_simd_level(). No allocation, no threads: Swift splits rows
 // across threads and every row is written by one thread, so results do not depend on the
 // thread count.
 //
