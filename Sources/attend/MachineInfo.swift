@@ -30,9 +30,11 @@ enum MachineInfo {
         return "unknown CPU"
     }()
 
-    /// `attend --version`: the tool's version and the kernels it would run here.
+    /// `attend --version`: the tool's version and the kernels it would run here. (No thread
+    /// count: the root configuration is built before `--threads` sets ATTEND_THREADS, and
+    /// `Threading.threadCount` is read once.)
     static var versionText: String {
-        "attend \(attendVersion) (kernels: SIMD \(simd); CPU \(cpuModel); \(Threading.threadCount) threads)"
+        "attend \(attendVersion) (kernels: SIMD \(simd); CPU \(cpuModel))"
     }
 }
 

@@ -30,4 +30,14 @@ import Testing
         let avx512 = try Self.version(["ATTEND_SIMD": "avx512", "ATTEND_NO_SIMD": nil])
         #expect(avx512 == plain || avx512.contains("SIMD avx512"), "ATTEND_SIMD=avx512 gives the best level below it: \(avx512) vs \(plain)")
     }
+
+    /// Building the version line (the root configuration) must not fix the thread count before
+    /// `bench --threads` sets it.
+    @Test func benchThreadsOptionStillApplies() throws {
+        let result = try AttendProcess.run(["bench", "--quick", "--json", "--repeats", "1", "--only", "gemm", "--threads", "1"])
+        #expect(result.status == 0, "attend bench exited \(result.status): \(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(object?["threads"] as? Int == 1, "--threads 1 is reported, got \(object?["threads"] ?? "nil")")
+        #expect(object?["cpu"] is String && object?["simd"] is String, "header fields in \(object?.keys.sorted() ?? [])")
+    }
 }
