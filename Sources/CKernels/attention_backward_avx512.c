@@ -18,7 +18,7 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
-enum { MR = 12 };
+enum { MR = 12, MR1 = 24 };
 
 // exp(x) for 16 lanes: the polynomial of exp8 in attention_backward_avx2.c (Cephes, relative
 // error ≈ 1e-7); inputs below −87.3 (including −inf, the masked scores) give exactly 0.
@@ -40,57 +40,56 @@ AVX512_INLINE __m512 exp16(__m512 x) {
     return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
 }
 
-// C[0..mr, 0..32) (+)= A(0..mr, :)·B[:, 0..32): 24 accumulators, mr broadcasts and 2 loads of
-// B per k; lanes outside m0/m1 are neither read nor written.
-AVX512_INLINE void block(const int mr, const float *a, long sam, long sak, long kdim,
+// C[0..mr, 0..16·nv) (+)= A(0..mr, :)·B[:, 0..16·nv): mr·nv accumulators (≤ 24), mr broadcasts
+// and nv loads of B per k; lanes outside m0/m1 are neither read nor written.
+AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, long sak, long kdim,
                          const float *b, long ldb, float *c, long ldc, int accumulate,
                          __mmask16 m0, __mmask16 m1) {
-    __m512 lo[MR], hi[MR];
+    __m512 acc[MR1][2];
     AK_UNROLL
     for (int r = 0; r < mr; r++) {
         if (!accumulate) {
-            lo[r] = _mm512_setzero_ps(); hi[r] = _mm512_setzero_ps();
+            acc[r][0] = _mm512_setzero_ps();
+            if (nv == 2) acc[r][1] = _mm512_setzero_ps();
         } else {
-            lo[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc); hi[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+            acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+            if (nv == 2) acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
         }
     }
     for (long k = 0; k < kdim; k++) {
         const float *bk = b + k * ldb;
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
+        const __m512 b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : b0;
         const float *ak = a + k * sak;
         AK_UNROLL
         for (int r = 0; r < mr; r++) {
             const __m512 av = _mm512_set1_ps(ak[r * sam]);
-            lo[r] = _mm512_fmadd_ps(av, b0, lo[r]);
-            hi[r] = _mm512_fmadd_ps(av, b1, hi[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            if (nv == 2) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
         }
     }
     AK_UNROLL
     for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(c + r * ldc, m0, lo[r]);
-        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, hi[r]);
+        _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
+        if (nv == 2) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
     }
 }
 
-// One 32-column strip: full 12-row blocks, then the remaining rows with a smaller block.
-AVX512_INLINE void strip(const float *a, long sam, long sak, long m, long kdim, const float *b, long ldb,
-                         float *c, long ldc, int accumulate, __mmask16 m0, __mmask16 m1) {
+#define AK_BLOCK_CASE(n) case n: block(n, nv, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+
+// One strip of 16·nv columns: blocks of 24 rows (one vector wide) or 12 rows (two vectors),
+// then 12 rows, then the remaining rows with a smaller block.
+AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long m, long kdim, const float *b,
+                         long ldb, float *c, long ldc, int accumulate, __mmask16 m0, __mmask16 m1) {
     long r = 0;
-    for (; r + MR <= m; r += MR) block(MR, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
+    if (nv == 1)
+        for (; r + MR1 <= m; r += MR1) block(MR1, 1, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
+    for (; r + MR <= m; r += MR) block(MR, nv, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
     const float *ar = a + r * sam;
     float *cr = c + r * ldc;
     switch (m - r) {
-    case 11: block(11, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 10: block(10, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 9: block(9, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 8: block(8, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 7: block(7, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 6: block(6, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 5: block(5, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 4: block(4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 3: block(3, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 2: block(2, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
-    case 1: block(1, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+    AK_BLOCK_CASE(11) AK_BLOCK_CASE(10) AK_BLOCK_CASE(9) AK_BLOCK_CASE(8) AK_BLOCK_CASE(7) AK_BLOCK_CASE(6)
+    AK_BLOCK_CASE(5) AK_BLOCK_CASE(4) AK_BLOCK_CASE(3) AK_BLOCK_CASE(2) AK_BLOCK_CASE(1)
     default: break;
     }
 }
@@ -102,9 +101,12 @@ AVX512_INLINE __mmask16 lanes(long live) {
 
 AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, long kdim,
                                const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
+    // 32-column strips; a last strip of at most 16 columns (the 16-key panels of S = Q·K̂ and
+    // dP = dO·V̂ are exactly 16 wide) uses one vector per row and twice the rows.
     long c0 = 0;
-    for (; c0 + 32 <= n; c0 += 32) strip(a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
-    if (c0 < n) strip(a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), lanes(n - c0 - 16));
+    for (; c0 + 32 <= n; c0 += 32) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
+    if (n - c0 > 16) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), lanes(n - c0 - 16));
+    else if (c0 < n) strip(1, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), 0);
 }
 
 AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_padded, long width,
