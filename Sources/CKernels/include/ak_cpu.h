@@ -33,8 +33,9 @@ int ak_simd_detected(void);
 int ak_simd_clamp(int level);
 
 /// The process-wide level, decided once and cached: `ATTEND_SIMD=portable|neon|avx2|avx512`
-/// when set (clamped to what the CPU has), `ATTEND_NO_SIMD=1` as a synonym of `portable`,
-/// otherwise `ak_simd_detected()`.
+/// when set to one of those (clamped to what the CPU has); else `portable` when
+/// `ATTEND_NO_SIMD` is set to anything but "" or "0" (the older switch); else
+/// `ak_simd_detected()`.
 int ak_simd_level(void);
 
 /// "portable", "neon", "avx2+fma" or "avx512" for a level (an unknown value reads "portable").
