@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Library targets carry no unsafeFlags, so the package can be used as a dependency.
-// SIMD kernels live in the small C target `CKernels`: each fast kernel carries
-// `__attribute__((target("avx2,fma")))` and is chosen at run time beside a portable fallback.
+// SIMD kernels live in the small C target `CKernels`: each fast kernel carries a per-function
+// `__attribute__((target(...)))` (AVX2+FMA or AVX-512) and is chosen at run time by SIMD level
+// beside a portable fallback.
 let package = Package(
     name: "swift-attention",
     platforms: [.macOS(.v13)],

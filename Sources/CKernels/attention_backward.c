@@ -96,11 +96,11 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
                                      const float *out_grad, const float *lse, const float *delta,
                                      float *dq, float *dk, float *dv,
                                      long j0, long j1, long block_q, long block_k,
-                                     float *scratch, int use_simd) {
+                                     float *scratch, int level) {
     long i_lo, i_hi;
     ak_attention_backward_query_range(p, j0, j1, &i_lo, &i_hi);
     if (i_lo >= i_hi) return;
-    const ak_backward_ops *ops = ak_backward_ops_select(use_simd);
+    const ak_backward_ops *ops = ak_backward_ops_for(level);
     const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
     float *s = scratch;                       // [Br][lds] S → P → dS
     float *dp = s + block_q * lds;            // [Br][lds] dP

@@ -1,6 +1,6 @@
 // AVX2+FMA micro-kernels of the fused attention backward (see attention_backward_ops.h). Each
 // function carries __attribute__((target("avx2,fma"))) so the package needs no compiler flags;
-// attention_backward_ops.c uses them only when the CPU reports AVX2 and FMA.
+// ak_backward_ops_for picks them at AK_SIMD_AVX2.
 #if defined(__x86_64__)
 #include "attention_backward_ops.h"
 #include <immintrin.h>

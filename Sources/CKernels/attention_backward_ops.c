@@ -1,6 +1,6 @@
 // Portable micro-kernels of the fused attention backward (see attention_backward_ops.h): the
-// readable specification; attention_backward_avx2.c computes the same sums with 6×16 register
-// blocks and a polynomial exp.
+// readable specification; attention_backward_avx2.c / _avx512.c compute the same sums with
+// register blocks and a polynomial exp. ak_backward_ops_for picks the table of a SIMD level.
 #include "attention_backward_ops.h"
 #include "include/ak_cpu.h"
 #include <math.h>
@@ -49,13 +49,16 @@ static const ak_backward_ops portable_ops = {
 };
 
 #if defined(__x86_64__)
-extern const ak_backward_ops ak_backward_ops_avx2; /* attention_backward_avx2.c */
+extern const ak_backward_ops ak_backward_ops_avx2;   /* attention_backward_avx2.c */
+extern const ak_backward_ops ak_backward_ops_avx512; /* attention_backward_avx512.c */
 #endif
 
-const ak_backward_ops *ak_backward_ops_select(int use_simd) {
+const ak_backward_ops *ak_backward_ops_for(int level) {
+    switch (ak_simd_clamp(level)) {
 #if defined(__x86_64__)
-    if (use_simd && ak_cpu_has_simd()) return &ak_backward_ops_avx2;
+    case AK_SIMD_AVX512: return &ak_backward_ops_avx512;
+    case AK_SIMD_AVX2: return &ak_backward_ops_avx2;
 #endif
-    (void)use_simd;
-    return &portable_ops;
+    default: return &portable_ops;
+    }
 }

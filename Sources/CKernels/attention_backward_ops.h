@@ -1,5 +1,5 @@
 // Private to CKernels: the micro-kernels of the fused attention backward, one set per
-// instruction set, chosen at run time (see attention_backward.c for the algorithm).
+// SIMD level, chosen at run time by ak_backward_ops_for (see attention_backward.c for the algorithm).
 //
 // Layouts, for a tile of `rows` queries and a key block of `cols` keys padded to `padded`
 // (a multiple of 16):
@@ -24,6 +24,8 @@ typedef struct ak_backward_ops {
     void (*ds)(float *s, const float *dp, long lds, long rows, long cols, const float *delta, float scale);
 } ak_backward_ops;
 
-const ak_backward_ops *ak_backward_ops_select(int use_simd);
+/// The ops table of SIMD `level` (clamped to what the CPU has; portable where a level has no
+/// attention kernels, e.g. NEON for now).
+const ak_backward_ops *ak_backward_ops_for(int level);
 
 #endif

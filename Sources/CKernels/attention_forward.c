@@ -22,6 +22,16 @@
 
 static long round16(long n) { return (n + 15) / 16 * 16; }
 
+const ak_forward_ops *ak_forward_ops_for(int level) {
+    switch (ak_simd_clamp(level)) {
+#if defined(__x86_64__)
+    case AK_SIMD_AVX512: return &ak_forward_ops_avx512;
+    case AK_SIMD_AVX2: return &ak_forward_ops_avx2;
+#endif
+    default: return &ak_forward_ops_portable;
+    }
+}
+
 #define AK_LOG2E 1.44269504088896341f
 #define AK_LN2 0.693147180559945309f
 
@@ -96,15 +106,10 @@ static long key_range_end(const ak_attention_problem *p, long last, long j0, lon
 void ak_attention_forward_rows(const ak_attention_problem *p,
                                const float *q, const float *k, const float *v,
                                float *out, float *lse, long i0, long i1, long block_k,
-                               float *scratch, int use_simd) {
+                               float *scratch, int level) {
     const long rows = i1 - i0;
     if (rows <= 0) return;
-#if defined(__x86_64__)
-    const ak_forward_ops *ops = use_simd && ak_cpu_has_simd() ? &ak_forward_ops_avx2 : &ak_forward_ops_portable;
-#else
-    (void)use_simd;
-    const ak_forward_ops *ops = &ak_forward_ops_portable;
-#endif
+    const ak_forward_ops *ops = ak_forward_ops_for(level);
     const long d = p->d, dv = p->dv, brp = round16(rows), dvp = round16(dv);
     const long bc = block_k > 0 ? block_k : AK_DEFAULT_BLOCK_K, ld = brp;
     float *qhat = scratch;               // [Brp/16][D][16]

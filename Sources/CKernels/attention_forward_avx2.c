@@ -1,6 +1,6 @@
 // AVX2+FMA micro-kernels of the fused attention forward (layouts in attention_forward_ops.h).
 // Each function carries __attribute__((target("avx2,fma"))), so the package needs no compiler
-// flags; attention_forward.c uses them only when ak_cpu_has_simd() reports AVX2 and FMA.
+// flags; attention_forward.c uses them at AK_SIMD_AVX2 (see ak_forward_ops_for).
 //
 // Both products use 6×16 register blocks (12 accumulators, two 8-wide loads and one broadcast:
 // 15 of the 16 ymm registers). Per step, 2 loads + 6 broadcasts feed 12 FMAs, which keeps both

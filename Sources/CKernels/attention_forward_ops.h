@@ -1,5 +1,5 @@
 // Private to CKernels: the four micro-kernels of the fused attention forward, one set per
-// instruction set, chosen at run time (see attention_forward.c for the algorithm).
+// SIMD level, chosen at run time by ak_forward_ops_for (see attention_forward.c for the algorithm).
 //
 // Layouts, for a block of `rows` queries padded to `rows_padded` (a multiple of 16) and a key
 // tile of `cols` keys:
@@ -48,6 +48,11 @@ typedef struct ak_forward_ops {
 extern const ak_forward_ops ak_forward_ops_portable;
 #if defined(__x86_64__)
 extern const ak_forward_ops ak_forward_ops_avx2;
+extern const ak_forward_ops ak_forward_ops_avx512;
 #endif
+
+/// The ops table of SIMD `level` (clamped to what the CPU has; portable where a level has no
+/// attention kernels, e.g. NEON for now).
+const ak_forward_ops *ak_forward_ops_for(int level);
 
 #endif

@@ -1,6 +1,6 @@
 // Portable C micro-kernels of the fused attention forward: the readable specification of the
-// layouts in attention_forward_ops.h, and the path used when the CPU lacks AVX2+FMA / NEON or
-// ATTEND_NO_SIMD=1 is set. Same arithmetic as the SIMD kernels, up to summation order and the
+// layouts in attention_forward_ops.h, and the path used when the CPU lacks AVX2+FMA or
+// ATTEND_SIMD=portable is set. Same arithmetic as the SIMD kernels, up to summation order and the
 // exp2 implementation (libm's exp2f here).
 #include "attention_forward_ops.h"
 #include <math.h>

@@ -9,19 +9,49 @@
 
 #include <string.h>
 
-enum { MR = AK_GEMM_MR, NR = AK_GEMM_NR, MC = AK_GEMM_MC, KC = AK_GEMM_KC, NC = AK_GEMM_NC };
+enum { MC = AK_GEMM_MC, KC = AK_GEMM_KC, NC = AK_GEMM_NC };
 
 static size_t min_size(size_t x, size_t y) { return x < y ? x : y; }
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
+/// Every level's micro-kernel and blocking; MC (168) is a multiple of each MR, NC of each NR,
+/// and no level's kc exceeds KC (the packing buffers are sized for all of them).
+static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable};
+#if defined(__x86_64__)
+static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2};
+static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512};
+#endif
+#if defined(__aarch64__)
+static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon};
+#endif
+
+static const ak_gemm_blocking *blocking_for(int level) {
+    switch (ak_simd_clamp(level)) {
+#if defined(__x86_64__)
+    case AK_SIMD_AVX512: return &avx512_blocking;
+    case AK_SIMD_AVX2: return &avx2_blocking;
+#endif
+#if defined(__aarch64__)
+    case AK_SIMD_NEON: return &neon_blocking;
+#endif
+    default: return &portable_blocking;
+    }
+}
+
+void ak_sgemm_tile(int level, size_t *mr, size_t *nr) {
+    const ak_gemm_blocking *blocking = blocking_for(level);
+    *mr = blocking->mr;
+    *nr = blocking->nr;
+}
+
 size_t ak_sgemm_pack_a_floats(void) { return (size_t)MC * KC; }
 
-size_t ak_sgemm_pack_b_floats(size_t n) { return (size_t)KC * round_up(min_size(n == 0 ? 1 : n, NC), NR); }
+size_t ak_sgemm_pack_b_floats(size_t n) { return (size_t)KC * round_up(min_size(n == 0 ? 1 : n, NC), AK_GEMM_MAX_NR); }
 
 // Packs rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into MR-tall panels: panel t holds
 // rows i0+t·MR …, element (r, p) at out[t·MR·kc + p·MR + r]; rows past m are zero.
 static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpose_a,
-                   size_t i0, size_t p0, float *out) {
+                   size_t i0, size_t p0, float *out, const size_t MR) {
     for (size_t t = 0; t < mc; t += MR) {
         const size_t rows = min_size(MR, mc - t);
         float *panel = out + t * kc;
@@ -48,7 +78,7 @@ static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpo
 // Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels: panel t holds
 // columns j0+t·NR …, element (p, j) at out[t·NR·kc + p·NR + j]; columns past n are zero.
 static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpose_b,
-                   size_t p0, size_t j0, float *out) {
+                   size_t p0, size_t j0, float *out, const size_t NR) {
     for (size_t t = 0; t < nc; t += NR) {
         const size_t cols = min_size(NR, nc - t);
         float *panel = out + t * kc;
@@ -76,22 +106,13 @@ static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpo
     }
 }
 
-static ak_gemm_microkernel select_kernel(ak_gemm_kernel kernel) {
-    if (kernel == AK_GEMM_SIMD && ak_cpu_has_simd()) {
-#if defined(__x86_64__) || defined(__i386__)
-        return ak_gemm_kernel_avx2;
-#elif defined(__aarch64__)
-        return ak_gemm_kernel_neon;
-#endif
-    }
-    return ak_gemm_kernel_portable;
-}
-
 // C block (mc × nc at c) from packed panels; partial edge tiles go through a scratch tile so
 // the micro-kernel only ever sees full MR×NR tiles (and sums in the same order as full ones).
 static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const float *pb,
-                         float *c, size_t ldc, int beta, ak_gemm_microkernel kernel) {
-    float edge[MR * NR] __attribute__((aligned(64)));
+                         float *c, size_t ldc, int beta, const ak_gemm_blocking *blocking) {
+    const size_t MR = blocking->mr, NR = blocking->nr;
+    const ak_gemm_microkernel kernel = blocking->kernel;
+    float edge[AK_GEMM_MAX_TILE] __attribute__((aligned(64)));
     for (size_t jr = 0; jr < nc; jr += NR) {
         const size_t cols = min_size(NR, nc - jr);
         for (size_t ir = 0; ir < mc; ir += MR) {
@@ -119,29 +140,30 @@ void ak_sgemm_packed(size_t m, size_t n, size_t k,
                      const float *a, size_t lda, int transpose_a,
                      const float *b, size_t ldb, int transpose_b,
                      float *c, size_t ldc, int accumulate,
-                     float *pack_a_buffer, float *pack_b_buffer, ak_gemm_kernel kernel_choice) {
+                     float *pack_a_buffer, float *pack_b_buffer, int level) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate)
             for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
         return;
     }
-    const ak_gemm_microkernel kernel = select_kernel(kernel_choice);
+    const ak_gemm_blocking *blocking = blocking_for(level);
+    const size_t MR = blocking->mr, NR = blocking->nr, KC_LEVEL = blocking->kc;
     // Equal k slices (e.g. 300 → 150 + 150, not 256 + 44) keep every slice deep enough to
     // amortise the C loads and stores. The split depends on k alone, so results do not change
     // with the caller's row/column split.
-    const size_t slices = (k + KC - 1) / KC;
+    const size_t slices = (k + KC_LEVEL - 1) / KC_LEVEL;
     const size_t kc_step = (k + slices - 1) / slices;
     for (size_t jc = 0; jc < n; jc += NC) {
         const size_t nc = min_size(NC, n - jc);
         for (size_t pc = 0; pc < k; pc += kc_step) {
             const size_t kc = min_size(kc_step, k - pc);
             const int beta = accumulate || pc > 0;
-            pack_b(kc, nc, b, ldb, transpose_b, pc, jc, pack_b_buffer);
+            pack_b(kc, nc, b, ldb, transpose_b, pc, jc, pack_b_buffer, NR);
             for (size_t ic = 0; ic < m; ic += MC) {
                 const size_t mc = min_size(MC, m - ic);
-                pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer);
-                macro_kernel(mc, nc, kc, pack_a_buffer, pack_b_buffer, c + ic * ldc + jc, ldc, beta, kernel);
+                pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer, MR);
+                macro_kernel(mc, nc, kc, pack_a_buffer, pack_b_buffer, c + ic * ldc + jc, ldc, beta, blocking);
             }
         }
     }

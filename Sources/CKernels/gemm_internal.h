@@ -10,9 +10,20 @@
 // scratch tile for partial tiles. Every c[r][j] is summed over p in increasing order.
 typedef void (*ak_gemm_microkernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 
+/// One level's micro-kernel with its register tile (mr × nr) and depth slice kc.
+typedef struct ak_gemm_blocking {
+    size_t mr, nr, kc;
+    ak_gemm_microkernel kernel;
+} ak_gemm_blocking;
+
+/// The largest register tile of any level (sizes the edge scratch tile) and the widest NR.
+enum { AK_GEMM_MAX_TILE = 14 * 32, AK_GEMM_MAX_NR = 32 };
+
 void ak_gemm_kernel_portable(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
+/// 14×32 tile (28 zmm accumulators).
+void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 #endif
 #if defined(__aarch64__)
 void ak_gemm_kernel_neon(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);

@@ -4,11 +4,11 @@
 // row), two hold the current row of the B micro-panel, one the broadcast A element. Per k step:
 // 2 loads + 6 broadcasts feed 12 FMAs, enough to keep both FMA pipes busy on Zen 3 / Haswell.
 // Compiled for AVX2+FMA by attribute only, so the file builds without any -m flags; gemm.c
-// calls it only when ak_cpu_has_simd() says the CPU supports it.
+// calls it only when ak_simd_available(AK_SIMD_AVX2).
 #include "gemm_internal.h"
 #include "ak_gemm.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <immintrin.h>
 
 #define AK_TARGET __attribute__((target("avx2,fma")))

@@ -1,6 +1,6 @@
 // NEON 6×16 GEMM micro-kernel (arm64): 24 q-register accumulators (four 4-wide vectors per
 // row of the 6×16 tile), four for the B row, one for the A values. NEON is architectural on
-// arm64, so no attribute is needed; gemm.c selects it through ak_cpu_has_simd().
+// arm64, so no attribute is needed; gemm.c selects it at AK_SIMD_NEON.
 #include "gemm_internal.h"
 #include "ak_gemm.h"
 

@@ -1,5 +1,5 @@
-// Few-row GEMM (see ak_sgemm_rows in ak_gemm.h): the portable loops, the AVX2+FMA variant
-// compiled by attribute, and the run-time choice between them.
+// Few-row GEMM (see ak_sgemm_rows in ak_gemm.h): the portable loops, the AVX2+FMA and AVX-512
+// variants compiled by attribute, and the run-time choice between them by SIMD level.
 #include "ak_gemm.h"
 #include "ak_cpu.h"
 #include <string.h>
@@ -36,9 +36,19 @@ static void rows_portable(size_t rows, size_t n, size_t k, const float *a, size_
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <immintrin.h>
+
+// Loops over a register block (bounds are compile-time constants after inlining) must be fully
+// unrolled, or the accumulators live in memory.
+#if defined(__clang__)
+#define AK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define AK_UNROLL _Pragma("GCC unroll 32")
+#endif
 #define AK_TARGET __attribute__((target("avx2,fma")))
+#define AK_TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define AK_INLINE512 static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 AK_TARGET static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -89,13 +99,120 @@ AK_TARGET static void rows_avx2(size_t rows, size_t n, size_t k, const float *co
             }
     }
 }
+
+// AVX-512, B stored n×k: C[r][j] = Σ_p x[r][p]·b[j][p] for R rows and J columns at a time
+// (R·J ≤ 16 independent accumulators, so the FMA latency is hidden even at m = 1), 16 lanes
+// per step with a masked tail. Each entry's sum depends only on k, never on R, J or the split.
+AK_INLINE512 void dots512(const int R, const int J, size_t k, const float *const x[ROWS],
+                          const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    __m512 s[ROWS][4];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) s[r][j] = _mm512_setzero_ps();
+    size_t p = 0;
+    for (; p + 16 <= k; p += 16) {
+        __m512 bv[4];
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) bv[j] = _mm512_loadu_ps(b + (size_t)j * ldb + p);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const __m512 xv = _mm512_loadu_ps(x[r] + p);
+            AK_UNROLL
+            for (int j = 0; j < J; ++j) s[r][j] = _mm512_fmadd_ps(xv, bv[j], s[r][j]);
+        }
+    }
+    if (p < k) {
+        const __mmask16 live = (__mmask16)((1u << (k - p)) - 1u);
+        __m512 bv[4];
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) bv[j] = _mm512_maskz_loadu_ps(live, b + (size_t)j * ldb + p);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const __m512 xv = _mm512_maskz_loadu_ps(live, x[r] + p);
+            AK_UNROLL
+            for (int j = 0; j < J; ++j) s[r][j] = _mm512_fmadd_ps(xv, bv[j], s[r][j]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) {
+            const float t = _mm512_reduce_add_ps(s[r][j]);
+            float *cj = c + (size_t)r * ldc + j;
+            *cj = accumulate ? *cj + t : t;
+        }
+}
+
+// AVX-512, B stored k×n: C[r][j0 .. j0 + 16·V) (+)= Σ_p x[r][p]·b[p][...] for R rows and V
+// 16-wide column vectors (the last one masked), summed over p in order from C (or 0).
+AK_INLINE512 void axpys512(const int R, const int V, size_t k, const float *const x[ROWS],
+                           const float *b, size_t ldb, float *c, size_t ldc, int accumulate, __mmask16 last) {
+    __m512 s[ROWS][4];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) {
+            const __mmask16 mk = v == V - 1 ? last : (__mmask16)0xFFFF;
+            s[r][v] = accumulate ? _mm512_maskz_loadu_ps(mk, c + (size_t)r * ldc + 16 * v) : _mm512_setzero_ps();
+        }
+    for (size_t p = 0; p < k; ++p) {
+        const float *bp = b + p * ldb;
+        __m512 bv[4];
+        AK_UNROLL
+        for (int v = 0; v < V; ++v)
+            bv[v] = v == V - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v) : _mm512_loadu_ps(bp + 16 * v);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const __m512 xv = _mm512_set1_ps(x[r][p]);
+            AK_UNROLL
+            for (int v = 0; v < V; ++v) s[r][v] = _mm512_fmadd_ps(xv, bv[v], s[r][v]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v)
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? last : (__mmask16)0xFFFF, s[r][v]);
+}
+
+AK_INLINE512 void rows512_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
+                                const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    if (tb) {
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) dots512(R, 4, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);
+        switch (n - j) {
+        case 3: dots512(R, 3, k, x, b + j * ldb, ldb, c + j, ldc, accumulate); break;
+        case 2: dots512(R, 2, k, x, b + j * ldb, ldb, c + j, ldc, accumulate); break;
+        case 1: dots512(R, 1, k, x, b + j * ldb, ldb, c + j, ldc, accumulate); break;
+        default: break;
+        }
+    } else {
+        const __mmask16 all = 0xFFFF;
+        size_t j = 0;
+        for (; j + 64 <= n; j += 64) axpys512(R, 4, k, x, b + j, ldb, c + j, ldc, accumulate, all);
+        for (; j + 16 <= n; j += 16) axpys512(R, 1, k, x, b + j, ldb, c + j, ldc, accumulate, all);
+        if (j < n) axpys512(R, 1, k, x, b + j, ldb, c + j, ldc, accumulate, (__mmask16)((1u << (n - j)) - 1u));
+    }
+}
+
+AK_TARGET512 static void rows_avx512(size_t rows, size_t n, size_t k, const float *const x[ROWS],
+                                     const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    switch (rows) {
+    case 4: rows512_fixed(4, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 3: rows512_fixed(3, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 2: rows512_fixed(2, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    default: rows512_fixed(1, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    }
+}
 #endif
 
 void ak_sgemm_rows(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
-                   const float *b, size_t ldb, int transpose_b, float *c, size_t ldc, int accumulate, int simd) {
+                   const float *b, size_t ldb, int transpose_b, float *c, size_t ldc, int accumulate, int level) {
     if (m == 0 || n == 0) return;
-#if defined(__x86_64__) || defined(__i386__)
-    if (simd && ak_cpu_has_simd()) {
+    level = ak_simd_clamp(level);
+#if defined(__x86_64__)
+    if (level == AK_SIMD_AVX2 || level == AK_SIMD_AVX512) {
         // Contiguous copies of the rows only when A is transposed (its rows are strided).
         enum { STACK = 2048 };
         float stack[ROWS * STACK];
@@ -115,11 +232,13 @@ void ak_sgemm_rows(size_t m, size_t n, size_t k, const float *a, size_t lda, int
                 }
                 for (size_t r = rows; r < ROWS; ++r) x[r] = x[0];
             }
-            rows_avx2(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
+            if (level == AK_SIMD_AVX512)
+                rows_avx512(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
+            else
+                rows_avx2(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
         }
         return;
     }
 #endif
-    (void)simd;
     rows_portable(m, n, k, a, lda, transpose_a, b, ldb, transpose_b, c, ldc, accumulate);
 }

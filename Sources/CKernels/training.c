@@ -1,6 +1,7 @@
 // Training kernels (see ak_training.h). Each body is an always-inline function over plain
-// loops; `AK_VARIANTS` compiles it once for the baseline ISA and once for AVX2+FMA, where the
-// compiler vectorises the loops. Reductions sit under `fp reassociate(on)` so they vectorise
+// loops; `AK_VARIANTS` compiles it once per SIMD level (baseline ISA, AVX2+FMA, AVX-512) and the
+// compiler vectorises the loops 4, 8 or 16 wide; one ops table per level (`ak_train_ops_for`),
+// and the entry points call the table of the process-wide level, `ak_simd_level()`. Reductions sit under `fp reassociate(on)` so they vectorise
 // too; their order is then fixed by the code, not by the thread count.
 #include "ak_training.h"
 #include "ak_cpu.h"
@@ -28,11 +29,12 @@
 #define AK_SQRT(x) sqrtf(x)
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
-#define AK_HAS_AVX2_VARIANT 1
+#if defined(__x86_64__)
+#define AK_HAS_X86_VARIANTS 1
 #define AK_AVX2 __attribute__((target("avx2,fma")))
+#define AK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #else
-#define AK_HAS_AVX2_VARIANT 0
+#define AK_HAS_X86_VARIANTS 0
 #endif
 
 // MARK: - Scalar math (inlined into both variants)
@@ -272,22 +274,16 @@ AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_fi
 
 // MARK: - Variants and dispatch
 
-#if AK_HAS_AVX2_VARIANT
-#define AK_DISPATCH(name, ...)                       \
-    do {                                             \
-        if (ak_cpu_has_simd()) { name##_avx2(__VA_ARGS__); return; } \
-        name##_base(__VA_ARGS__);                    \
-    } while (0)
-#define AK_DISPATCH_RETURN(name, ...) return ak_cpu_has_simd() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__)
+#if AK_HAS_X86_VARIANTS
 #define AK_VARIANTS(ret, name, params, args)        \
     static ret name##_base params { return name##_body args; } \
-    AK_AVX2 static ret name##_avx2 params { return name##_body args; }
+    AK_AVX2 static ret name##_avx2 params { return name##_body args; } \
+    AK_AVX512 static ret name##_avx512 params { return name##_body args; }
 #define AK_VOID_VARIANTS(name, params, args)        \
     static void name##_base params { name##_body args; } \
-    AK_AVX2 static void name##_avx2 params { name##_body args; }
+    AK_AVX2 static void name##_avx2 params { name##_body args; } \
+    AK_AVX512 static void name##_avx512 params { name##_body args; }
 #else
-#define AK_DISPATCH(name, ...) name##_base(__VA_ARGS__)
-#define AK_DISPATCH_RETURN(name, ...) return name##_base(__VA_ARGS__)
 #define AK_VARIANTS(ret, name, params, args) \
     static ret name##_base params { return name##_body args; }
 #define AK_VOID_VARIANTS(name, params, args) \
@@ -322,60 +318,101 @@ AK_VOID_VARIANTS(adamw,
 AK_VOID_VARIANTS(add, (float *acc, const float *x, size_t n), (acc, x, n))
 AK_VARIANTS(double, sum_squares, (const float *x, size_t n, int *all_finite), (x, n, all_finite))
 
+// MARK: - Ops tables and dispatch
+
+static const ak_train_ops portable_ops = {
+    bias_gelu_base, gelu_backward_base, column_sums_base, norm_forward_base, norm_backward_base,
+    softmax_base, softmax_backward_base, cross_entropy_forward_base, cross_entropy_backward_base,
+    adamw_base, add_base, sum_squares_base,
+};
+#if AK_HAS_X86_VARIANTS
+static const ak_train_ops avx2_ops = {
+    bias_gelu_avx2, gelu_backward_avx2, column_sums_avx2, norm_forward_avx2, norm_backward_avx2,
+    softmax_avx2, softmax_backward_avx2, cross_entropy_forward_avx2, cross_entropy_backward_avx2,
+    adamw_avx2, add_avx2, sum_squares_avx2,
+};
+static const ak_train_ops avx512_ops = {
+    bias_gelu_avx512, gelu_backward_avx512, column_sums_avx512, norm_forward_avx512, norm_backward_avx512,
+    softmax_avx512, softmax_backward_avx512, cross_entropy_forward_avx512, cross_entropy_backward_avx512,
+    adamw_avx512, add_avx512, sum_squares_avx512,
+};
+#endif
+
+const ak_train_ops *ak_train_ops_for(int level) {
+    switch (ak_simd_clamp(level)) {
+#if AK_HAS_X86_VARIANTS
+    case AK_SIMD_AVX512: return &avx512_ops;
+    case AK_SIMD_AVX2: return &avx2_ops;
+#endif
+    default: return &portable_ops;
+    }
+}
+
+/// The table of the process-wide level, looked up once.
+static const ak_train_ops *ops(void) {
+    static const ak_train_ops *cached = NULL;
+    const ak_train_ops *t = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (t == NULL) {
+        t = ak_train_ops_for(ak_simd_level());
+        __atomic_store_n(&cached, t, __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
 void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows, size_t cols) {
-    AK_DISPATCH(bias_gelu, x, bias, y, rows, cols);
+    ops()->bias_gelu_tanh(x, bias, y, rows, cols);
 }
 
 void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate) {
-    AK_DISPATCH(gelu_backward, x, g, dx, n, accumulate);
+    ops()->gelu_tanh_backward(x, g, dx, n, accumulate);
 }
 
 void ak_train_column_sums(const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate) {
-    AK_DISPATCH(column_sums, g, rows, cols, stride, out, accumulate);
+    ops()->column_sums(g, rows, cols, stride, out, accumulate);
 }
 
 void ak_train_norm_forward(const float *x, const float *w, const float *b, float *y,
                            float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred) {
-    AK_DISPATCH(norm_forward, x, w, b, y, mean, rstd, rows, cols, epsilon, centred);
+    ops()->norm_forward(x, w, b, y, mean, rstd, rows, cols, epsilon, centred);
 }
 
 void ak_train_norm_backward(const float *x, const float *w, const float *g, const float *mean,
                             const float *rstd, float *dx, int accumulate, float *dw_partial,
                             float *db_partial, size_t rows, size_t cols, int centred) {
-    AK_DISPATCH(norm_backward, x, w, g, mean, rstd, dx, accumulate, dw_partial, db_partial, rows, cols, centred);
+    ops()->norm_backward(x, w, g, mean, rstd, dx, accumulate, dw_partial, db_partial, rows, cols, centred);
 }
 
 void ak_train_softmax_rows(const float *x, float *y, size_t rows, size_t cols) {
-    AK_DISPATCH(softmax, x, y, rows, cols);
+    ops()->softmax_rows(x, y, rows, cols);
 }
 
 void ak_train_softmax_backward(const float *y, const float *g, float *dx, size_t rows, size_t cols, int accumulate) {
-    AK_DISPATCH(softmax_backward, y, g, dx, rows, cols, accumulate);
+    ops()->softmax_backward(y, g, dx, rows, cols, accumulate);
 }
 
 void ak_train_cross_entropy_forward(const float *logits, const int64_t *targets, size_t rows, size_t classes,
                                     int64_t ignore, float *lse, float *loss) {
-    AK_DISPATCH(cross_entropy_forward, logits, targets, rows, classes, ignore, lse, loss);
+    ops()->cross_entropy_forward(logits, targets, rows, classes, ignore, lse, loss);
 }
 
 void ak_train_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
                                      size_t rows, size_t classes, int64_t ignore, float factor,
                                      float *dx, int accumulate) {
-    AK_DISPATCH(cross_entropy_backward, logits, targets, lse, rows, classes, ignore, factor, dx, accumulate);
+    ops()->cross_entropy_backward(logits, targets, lse, rows, classes, ignore, factor, dx, accumulate);
 }
 
 void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
                     float lr, float beta1, float beta2, float epsilon,
                     float correction1, float correction2, float decay) {
-    AK_DISPATCH(adamw, p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay);
+    ops()->adamw(p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay);
 }
 
 void ak_train_add(float *acc, const float *x, size_t n) {
-    AK_DISPATCH(add, acc, x, n);
+    ops()->add(acc, x, n);
 }
 
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite) {
-    AK_DISPATCH_RETURN(sum_squares, x, n, all_finite);
+    return ops()->sum_squares(x, n, all_finite);
 }
 
 int ak_train_tune_allocator(void) {

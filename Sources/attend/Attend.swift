@@ -11,10 +11,12 @@ struct Attend: AsyncParsableCommand {
         discussion: """
             Every subcommand has its own --help. Colour follows the terminal and NO_COLOR (a \
             non-empty value turns it off). Set ATTEND_THREADS to limit the worker threads, \
-            ATTEND_NO_SIMD=1 to force the portable kernels.
+            ATTEND_SIMD=portable|avx2|avx512 to choose the kernels' SIMD level (ATTEND_NO_SIMD=1 is \
+            the same as portable); --version shows the level in use.
 
             \(AttendExitCode.table)
             """,
+        version: MachineInfo.versionText,
         subcommands: attendSubcommands
     )
 
@@ -65,6 +67,9 @@ enum EnvironmentCheck {
             guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...4096).contains(n) else {
                 return "ATTEND_THREADS must be a whole number of threads in 1...4096, got '\(terminalSafe(text, limit: 40))'"
             }
+        }
+        if let text = environment["ATTEND_SIMD"], !["", "auto", "portable", "none", "neon", "avx2", "avx2+fma", "avx512"].contains(text) {
+            return "ATTEND_SIMD must be portable, avx2, avx512, neon or auto (a level the CPU lacks falls back to the best below it), got '\(terminalSafe(text, limit: 40))'"
         }
         if let text = environment["ATTEND_NO_SIMD"], !["", "0", "1"].contains(text) {
             return "ATTEND_NO_SIMD must be 1 (force the portable kernels), 0 or empty, got '\(terminalSafe(text, limit: 40))'"

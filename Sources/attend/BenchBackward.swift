@@ -67,7 +67,7 @@ struct BenchBackward: ParsableCommand {
             #if DEBUG
             print("WARNING: DEBUG build; run `swift run -c release attend bench backward` for meaningful numbers.")
             #endif
-            print("attend bench backward: SIMD \(String(cString: ak_cpu_simd_name())), \(Threading.threadCount) threads, "
+            print("attend bench backward: CPU \(MachineInfo.cpuModel), SIMD \(MachineInfo.simd), \(Threading.threadCount) threads, "
                   + "median of \(repeats) after a warm-up (1 run when a warm-up exceeds 3 s)")
             print("case                          impl      |  fwd ms  GFLOP/s |   bwd ms  GFLOP/s   +MiB | fwd+bwd GFLOP/s")
         }

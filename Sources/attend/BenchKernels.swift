@@ -67,7 +67,7 @@ struct BenchKernels: ParsableCommand {
         let configuration = "release"
         #endif
         var report = BenchReport(
-            simd: String(cString: ak_cpu_simd_name()), threads: Threading.threadCount,
+            simd: MachineInfo.simd, cpu: MachineInfo.cpuModel, threads: Threading.threadCount,
             configuration: configuration, repeats: repeats, quick: quick, rows: [])
         let progress = Progress(enabled: isatty(STDERR_FILENO) != 0)
         if !json { print(report.header) }

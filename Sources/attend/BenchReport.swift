@@ -53,6 +53,7 @@ struct BenchRow: Codable, Sendable {
 /// The whole run: what produced the numbers, then the rows.
 struct BenchReport: Codable, Sendable {
     var simd: String
+    var cpu: String
     var threads: Int
     var configuration: String
     var repeats: Int
@@ -60,7 +61,7 @@ struct BenchReport: Codable, Sendable {
     var rows: [BenchRow]
 
     var header: String {
-        "attend bench kernels: SIMD \(simd), \(threads) thread\(threads == 1 ? "" : "s"), \(configuration) build, "
+        "attend bench kernels: CPU \(cpu), SIMD \(simd), \(threads) thread\(threads == 1 ? "" : "s"), \(configuration) build, "
             + "median of \(repeats) after a warm-up (1 run when a warm-up exceeds 3 s)"
     }
 

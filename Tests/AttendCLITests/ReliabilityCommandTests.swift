@@ -177,6 +177,7 @@ import Darwin
             (["generate", "--prompt", "x", "--max-bytes", "3"], ["ATTEND_THREADS": "abc"], 64, "ATTEND_THREADS"),
             (["generate", "--prompt", "x", "--max-bytes", "3"], ["ATTEND_THREADS": "0"], 64, "ATTEND_THREADS"),
             (["generate", "--prompt", "x", "--max-bytes", "3"], ["ATTEND_NO_SIMD": "yes"], 64, "ATTEND_NO_SIMD"),
+            (["generate", "--prompt", "x", "--max-bytes", "3"], ["ATTEND_SIMD": "avx1024"], 64, "ATTEND_SIMD"),
             (["generate", "--prompt", "x", "--top-p", "2"], [:], 64, "top-p"),
             (["eval", "--corpus", corpus.path, "--max-bytes", "1"], [:], 64, "--max-bytes"),
             (["train", "--corpus", corpus.path, "--preset", "tiny", "--batch-size", "1000000000"], [:], 64, "batch size must be in"),

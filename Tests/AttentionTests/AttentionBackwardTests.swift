@@ -2,10 +2,24 @@ import Attention
 import Testing
 import TestSupport
 
-/// The three backward code paths the tests exercise.
-enum BackwardPath: String, CaseIterable, CustomStringConvertible {
-    case reference, fusedSIMD, fusedPortable
-    var description: String { rawValue }
+/// The backward code paths the tests exercise: the materialising reference and the fused
+/// kernels (forward and backward) at each SIMD level.
+enum BackwardPath: Equatable, Sendable, CustomStringConvertible {
+    case reference
+    case fused(SIMDLevel)
+
+    /// The fused kernels at the process-wide level (what the package runs).
+    static var fusedSIMD: BackwardPath { .fused(.current) }
+    static var fusedPortable: BackwardPath { .fused(.portable) }
+    /// The reference and the fused kernels at every SIMD level this machine has.
+    static var allCases: [BackwardPath] { [.reference] + SIMDLevel.available.map { .fused($0) } }
+
+    var description: String {
+        switch self {
+        case .reference: return "reference"
+        case .fused(let level): return "fused \(level)"
+        }
+    }
 
     func run(_ c: TestSupport.AttentionCase, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor)
         -> (queries: Tensor, keys: Tensor, values: Tensor)
@@ -16,11 +30,10 @@ enum BackwardPath: String, CaseIterable, CustomStringConvertible {
         switch self {
         case .reference:
             return ReferenceAttentionBackward.backward(problem, outputGradient: dO, queries: q, keys: k, values: v)
-        case .fusedSIMD, .fusedPortable:
-            let simd = self == .fusedSIMD
-            let (o, lse) = FusedAttention.forward(problem, queries: q, keys: k, values: v, useSIMD: simd)
+        case .fused(let level):
+            let (o, lse) = FusedAttention.forward(problem, queries: q, keys: k, values: v, level: level)
             return FusedAttentionBackward.backward(
-                problem, outputGradient: dO, queries: q, keys: k, values: v, output: o, logSumExp: lse, useSIMD: simd)
+                problem, outputGradient: dO, queries: q, keys: k, values: v, output: o, logSumExp: lse, level: level)
         }
     }
 }
@@ -176,24 +189,27 @@ extension AttentionBackwardTests {
     }
 
     /// Two runs, and a serial run, give bit-identical gradients (no order-dependent float races),
-    /// on a case with several key groups, so the fixed-order dQ reduction is exercised.
-    @Test func fusedIsDeterministic() {
+    /// on a case with several key groups, so the fixed-order dQ reduction is exercised; at every
+    /// SIMD level this machine has.
+    @Test(arguments: SIMDLevel.available)
+    func fusedIsDeterministic(_ level: SIMDLevel) {
         let c = TestSupport.AttentionCase("GQA causal", b: 1, hq: 4, hkv: 2, lq: 200, lk: 300, d: 32, dv: 16, mask: .causal)
         let problem = AttentionProblem(function: "test", queries: [1, 4, 200, 32], keys: [1, 2, 300, 32], values: [1, 2, 300, 16],
                                        scale: nil, mask: .causal, alibiSlopes: nil)
         #expect(FusedAttentionBackward.keyGroups(problem) > 1, "the case should split keys into groups")
         let (q, k, v) = c.inputs()
         let dO = c.outputGradient()
-        let first = BackwardPath.fusedSIMD.run(c, q, k, v, dO), second = BackwardPath.fusedSIMD.run(c, q, k, v, dO)
+        let path = BackwardPath.fused(level)
+        let first = path.run(c, q, k, v, dO), second = path.run(c, q, k, v, dO)
         #expect(first.queries == second.queries && first.keys == second.keys && first.values == second.values,
-                "two fused backward runs differ")
+                "\(level): two fused backward runs differ")
         // One thread (every work item in order on this thread) gives the very same bits as the
         // threaded run, so ATTEND_THREADS cannot change the result.
-        let (o, lse) = FusedAttention.forward(problem, queries: q, keys: k, values: v)
+        let (o, lse) = FusedAttention.forward(problem, queries: q, keys: k, values: v, level: level)
         let serial = FusedAttentionBackward.backward(
-            problem, outputGradient: dO, queries: q, keys: k, values: v, output: o, logSumExp: lse, serial: true)
+            problem, outputGradient: dO, queries: q, keys: k, values: v, output: o, logSumExp: lse, level: level, serial: true)
         #expect(serial.queries == first.queries && serial.keys == first.keys && serial.values == first.values,
-                "serial and threaded fused backward differ")
+                "\(level): serial and threaded fused backward differ")
     }
 
     /// The number of key groups depends on the shape only, and the extra dQ buffers stay

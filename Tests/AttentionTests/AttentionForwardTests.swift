@@ -2,10 +2,25 @@ import Attention
 import Testing
 import TestSupport
 
-/// The three forward code paths the tests exercise.
-enum ForwardPath: String, CaseIterable, CustomStringConvertible {
-    case reference, fusedSIMD, fusedPortable
-    var description: String { rawValue }
+/// The forward code paths the tests exercise: the materialising reference and the fused kernel
+/// at each SIMD level.
+enum ForwardPath: Equatable, Sendable, CustomStringConvertible {
+    case reference
+    case fused(SIMDLevel)
+
+    /// The fused kernel at the process-wide level (what the package runs).
+    static var fusedSIMD: ForwardPath { .fused(.current) }
+    static var fusedPortable: ForwardPath { .fused(.portable) }
+    /// The reference and the fused kernel at every SIMD level this machine has (portable
+    /// included); levels it lacks are reported as skipped by `SIMDLevelTests`.
+    static var allCases: [ForwardPath] { [.reference] + SIMDLevel.available.map { .fused($0) } }
+
+    var description: String {
+        switch self {
+        case .reference: return "reference"
+        case .fused(let level): return "fused \(level)"
+        }
+    }
 
     func run(_ c: TestSupport.AttentionCase, _ q: Tensor, _ k: Tensor, _ v: Tensor) -> (output: Tensor, logSumExp: Tensor) {
         let problem = AttentionProblem(
@@ -13,8 +28,7 @@ enum ForwardPath: String, CaseIterable, CustomStringConvertible {
             scale: c.scale, mask: c.attentionMask, alibiSlopes: c.slopes)
         switch self {
         case .reference: return ReferenceAttention.forward(problem, queries: q, keys: k, values: v)
-        case .fusedSIMD: return FusedAttention.forward(problem, queries: q, keys: k, values: v, useSIMD: true)
-        case .fusedPortable: return FusedAttention.forward(problem, queries: q, keys: k, values: v, useSIMD: false)
+        case .fused(let level): return FusedAttention.forward(problem, queries: q, keys: k, values: v, level: level)
         }
     }
 }
@@ -142,10 +156,12 @@ extension TestSupport.AttentionCase {
             }
             let problem = AttentionProblem(
                 function: "test", queries: q.shape, keys: k.shape, values: v.shape, scale: nil, mask: mask, alibiSlopes: nil)
-            let portable = FusedAttention.forward(problem, queries: q, keys: k, values: v, useSIMD: false)
-            let simd = FusedAttention.forward(problem, queries: q, keys: k, values: v, useSIMD: true)
-            #expect(Float64Reference.maxAbsError(portable.output, simd.output.scalars.map(Double.init)) <= 1e-5, "\(name): portable vs SIMD")
-            #expect(portable.logSumExp.scalars.map(\.isFinite) == simd.logSumExp.scalars.map(\.isFinite), "\(name): empty rows differ")
+            let portable = FusedAttention.forward(problem, queries: q, keys: k, values: v, level: .portable)
+            for level in SIMDLevel.available where level != .portable {
+                let simd = FusedAttention.forward(problem, queries: q, keys: k, values: v, level: level)
+                #expect(Float64Reference.maxAbsError(portable.output, simd.output.scalars.map(Double.init)) <= 1e-5, "\(name): portable vs \(level)")
+                #expect(portable.logSumExp.scalars.map(\.isFinite) == simd.logSumExp.scalars.map(\.isFinite), "\(name): empty rows differ at \(level)")
+            }
         }
     }
 }

@@ -18,11 +18,15 @@ struct GemmCase: Sendable, CustomTestStringConvertible {
     var ldb: Int { (transposeB ? k : n) + padding }
     var ldc: Int { n + padding }
 
-    /// Awkward sizes: not multiples of the 6×16 register tile, the MC=168 row block or the
-    /// KC=256 depth slice (513 needs three slices), one dimension 1, and n past NC=4080.
+    /// Awkward sizes: not multiples of the 6×16 or 14×32 register tiles, the MC=168 row block or
+    /// the KC=256 depth slice (513 needs three slices), one dimension 1, n past NC=4096, and
+    /// few-row products (m ≤ 4) with column and depth tails for the 16-wide decode kernels.
+    /// The AVX-512 kernel's 14×32 tile adds (15, 33, 31) and (29, 95, 300): one past a tile
+    /// both ways, and a tile and a half with a ragged depth.
     static let sizes: [(Int, Int, Int)] = [
         (1, 1, 1), (7, 7, 7), (17, 65, 129), (65, 17, 7), (129, 129, 129), (257, 65, 257),
         (1, 257, 65), (257, 1, 17), (6, 16, 256), (7, 17, 513), (200, 33, 300), (5, 4100, 3),
+        (15, 33, 31), (29, 95, 300), (3, 70, 41), (4, 129, 17),
     ]
 
     static let all: [GemmCase] = sizes.enumerated().flatMap { index, size in
@@ -68,8 +72,9 @@ struct GemmProblem {
         self.magnitude = magnitude
     }
 
-    /// Runs the product through `path` on `threads` threads and returns C (padding included).
-    func run(_ path: GemmPath, threads: Int = Threading.threadCount) -> [Float] {
+    /// Runs the product through `path` at SIMD `level` on `threads` threads and returns C
+    /// (padding included).
+    func run(_ path: GemmPath, level: SIMDLevel = .current, threads: Int = Threading.threadCount) -> [Float] {
         var c = c0
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
@@ -79,7 +84,7 @@ struct GemmProblem {
                         a: pa.baseAddress!, lda: spec.lda, transposeA: spec.transposeA,
                         b: pb.baseAddress!, ldb: spec.ldb, transposeB: spec.transposeB,
                         c: pc.baseAddress!, ldc: spec.ldc, accumulate: spec.accumulate,
-                        path: path, threads: threads)
+                        path: path, level: level, threads: threads)
                 }
             }
         }
@@ -95,11 +100,29 @@ struct GemmProblem {
     }
 }
 
+/// One way through `MatrixMultiply.gemm`: a path and, for the paths with SIMD kernels, a level.
+struct GemmRoute: Sendable, CustomTestStringConvertible {
+    let path: GemmPath
+    let level: SIMDLevel
+
+    var testDescription: String { "\(path) at \(level)" }
+
+    /// Every path; those with SIMD kernels once per SIMD level this machine has (portable
+    /// included). Levels the machine lacks are reported as skipped by `SIMDLevelTests`.
+    static let all: [GemmRoute] = GemmPath.allCases.flatMap { path -> [GemmRoute] in
+        switch path {
+        case .automatic, .packedSIMD, .rowsSIMD: return SIMDLevel.available.map { GemmRoute(path: path, level: $0) }
+        default: return [GemmRoute(path: path, level: .portable)]
+        }
+    }
+}
+
 @Suite struct GemmTests {
-    @Test(arguments: GemmCase.all, GemmPath.allCases)
-    func matchesFloat64Reference(_ spec: GemmCase, _ path: GemmPath) {
+    @Test(arguments: GemmCase.all, GemmRoute.all)
+    func matchesFloat64Reference(_ spec: GemmCase, _ route: GemmRoute) {
+        let path = route.path
         let problem = GemmProblem(spec, seed: UInt64(spec.m * 1_000_003 + spec.n * 1009 + spec.k))
-        let c = problem.run(path)
+        let c = problem.run(path, level: route.level)
         var worst = 0.0, worstIndex = -1
         for i in 0..<spec.m {
             for j in 0..<spec.n {
@@ -108,23 +131,32 @@ struct GemmProblem {
                 if !(excess <= worst) { worst = excess; worstIndex = e }
             }
         }
-        #expect(worst <= 1, "\(spec.testDescription) via \(path): error \(worst)× the budget at entry \(worstIndex)")
+        #expect(worst <= 1, "\(spec.testDescription) via \(route.testDescription): error \(worst)× the budget at entry \(worstIndex)")
         // Padding columns of C are never written.
         for i in 0..<spec.m {
             for j in spec.n..<spec.ldc where c[i * spec.ldc + j] != problem.c0[i * spec.ldc + j] {
-                Issue.record("\(spec.testDescription) via \(path): wrote padding C[\(i), \(j)]")
+                Issue.record("\(spec.testDescription) via \(route.testDescription): wrote padding C[\(i), \(j)]")
                 return
             }
         }
     }
 
-    @Test(arguments: [GemmPath.packedSIMD, .packedPortable])
-    func resultDoesNotDependOnThreadCount(_ path: GemmPath) {
-        let spec = GemmCase(m: 131, n: 203, k: 301, transposeA: false, transposeB: true, accumulate: true, padding: 1)
-        let problem = GemmProblem(spec, seed: 7)
-        let one = problem.run(path, threads: 1)
-        for threads in [2, 3, 5] {
-            #expect(problem.run(path, threads: threads) == one, "\(path): \(threads) threads differ from 1")
+    /// Packed (rows and columns split) and few-row products at every SIMD level this machine has.
+    @Test(arguments: GemmRoute.all.filter { [.packedSIMD, .packedPortable, .rowsSIMD].contains($0.path) })
+    func resultDoesNotDependOnThreadCount(_ route: GemmRoute) {
+        // Wide: the columns are split; tall: the rows are; 3 rows: the few-row path's columns.
+        let specs = [
+            GemmCase(m: 131, n: 203, k: 301, transposeA: false, transposeB: true, accumulate: true, padding: 1),
+            GemmCase(m: 203, n: 45, k: 97, transposeA: true, transposeB: false, accumulate: false, padding: 2),
+            GemmCase(m: 3, n: 1000, k: 77, transposeA: false, transposeB: true, accumulate: false, padding: 0),
+        ]
+        for spec in specs {
+            let problem = GemmProblem(spec, seed: 7)
+            let one = problem.run(route.path, level: route.level, threads: 1)
+            for threads in [2, 3, 5] {
+                #expect(problem.run(route.path, level: route.level, threads: threads) == one,
+                        "\(route.testDescription) \(spec.testDescription): \(threads) threads differ from 1")
+            }
         }
     }
 

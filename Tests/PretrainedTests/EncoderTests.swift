@@ -36,7 +36,11 @@ import Testing
         #expect(worstWeight <= 2e-5, "sequence \(index): attention max |Δ| = \(worstWeight)")
     }
 
-    /// Key padding must hide other sequences and padding completely.
+    /// Key padding must hide other sequences and padding completely. Alone, a short sequence's
+    /// products take the few-row GEMM (m ≤ 4, vector partial sums) and in the batch the packed
+    /// one (sequential sums), so the two may differ by rounding: each is within ~10⁻⁶ of Float64
+    /// (see above) and they differ by up to 1.5·10⁻⁶ with the 16-wide AVX-512 kernels. The bound
+    /// is the file's Float64 budget, 2·10⁻⁵; a leak through the padding would be O(10⁻¹).
     @Test func aBatchEqualsEachSequenceAlone() throws {
         let tiny = try TinyBert()
         defer { tiny.remove() }
@@ -45,7 +49,7 @@ import Testing
             let alone = tiny.model.encode([ids]).hiddenStates
             let together = batch.hiddenStates(ofSequence: s)
             let difference = zip(alone.scalars, together.scalars).map { abs($0 - $1) }.max() ?? 0
-            #expect(together.shape == alone.shape && difference <= 1e-6, "sequence \(s): max |Δ| = \(difference)")
+            #expect(together.shape == alone.shape && difference <= 2e-5, "sequence \(s): max |Δ| = \(difference)")
         }
     }
 

@@ -22,10 +22,11 @@ package enum FusedAttention {
     }
 
     /// Output `[B, Hq, Lq, Dv]` and log-sum-exp `[B, Hq, Lq]` (−inf on rows with no allowed key).
-    /// `useSIMD: false` forces the portable C micro-kernels (tests compare both paths).
+    /// `level` picks the C micro-kernels (the process-wide SIMD level by default; tests run
+    /// every available level and compare).
     package static func forward(
         _ p: AttentionProblem, queries: Tensor, keys: Tensor, values: Tensor,
-        useSIMD: Bool = true
+        level: SIMDLevel = .current
     ) -> (output: Tensor, logSumExp: Tensor) {
         let (bn, hq, lq, dv) = (p.batch, p.queryHeads, p.queryLength, p.valueDimension)
         var output = Tensor.zeros([bn, hq, lq, dv])
@@ -39,7 +40,7 @@ package enum FusedAttention {
         let br = queryBlock(for: p)
         let blocksPerHead = (lq + br - 1) / br
         let scratchCount = ak_attention_forward_scratch_count(br, keyBlock, p.headDimension, dv)
-        let simd: Int32 = useSIMD ? 1 : 0
+        let simd = level.rawValue
         p.withKernelProblems { problemFor in
             queries.withUnsafeBufferPointer { q in
                 keys.withUnsafeBufferPointer { k in

@@ -34,12 +34,13 @@ package enum FusedAttentionBackward {
         return max(1, groups)
     }
 
-    /// `(dQ, dK, dV)`; `useSIMD: false` forces the portable C micro-kernels (tests compare both).
+    /// `(dQ, dK, dV)`; `level` picks the C micro-kernels (the process-wide SIMD level by
+    /// default; tests run every available level).
     /// `serial: true` runs the work items one after another on the calling thread, which is how
     /// the tests show that the thread count does not change a single bit of the result.
     package static func backward(
         _ p: AttentionProblem, outputGradient: Tensor, queries: Tensor, keys: Tensor, values: Tensor,
-        output: Tensor, logSumExp: Tensor, useSIMD: Bool = true, serial: Bool = false
+        output: Tensor, logSumExp: Tensor, level: SIMDLevel = .current, serial: Bool = false
     ) -> (queries: Tensor, keys: Tensor, values: Tensor) {
         let (bn, hq, hkv) = (p.batch, p.queryHeads, p.keyValueHeads)
         let (lq, lk, d, dv) = (p.queryLength, p.keyLength, p.headDimension, p.valueDimension)
@@ -58,7 +59,7 @@ package enum FusedAttentionBackward {
         partials.initialize(repeating: 0, count: max(1, (groups - 1) * dqCount))
         defer { partials.deallocate() }
         let scratchCount = ak_attention_backward_scratch_count(queryBlock, keyBlock, d, dv)
-        let simd: Int32 = useSIMD ? 1 : 0
+        let simd = level.rawValue
         p.withKernelProblems { problemFor in
             queries.withUnsafeBufferPointer { q in
             keys.withUnsafeBufferPointer { k in

@@ -3,15 +3,16 @@ import CKernels
 /// Which implementation a GEMM call runs. `.automatic` is what the package uses; the others
 /// exist so tests and benchmarks can pin one path.
 package enum GemmPath: String, Sendable, CaseIterable {
-    /// Unpacked loops for small products, else the packed kernel (SIMD when the CPU has it), threaded.
+    /// Unpacked loops for small products, else the packed kernel at the call's SIMD level, threaded.
     case automatic
-    /// Packed, cache-blocked, with the AVX2+FMA / NEON micro-kernel (portable if unsupported).
+    /// Packed, cache-blocked, with the micro-kernel of the call's SIMD level (AVX-512 14×32,
+    /// AVX2+FMA / NEON 6×16; portable where the level is unsupported).
     case packedSIMD
     /// Packed, cache-blocked, with the portable C micro-kernel.
     case packedPortable
     /// The unpacked C loops used for small products.
     case unpacked
-    /// Few-row products without packing (`ak_sgemm_rows`), AVX2+FMA when the CPU has it.
+    /// Few-row products without packing (`ak_sgemm_rows`) at the call's SIMD level.
     case rowsSIMD
     /// Few-row products without packing, portable loops.
     case rowsPortable
@@ -27,7 +28,8 @@ extension MatrixMultiply {
     /// thread costs a few microseconds, which is what ~1M multiply-adds take on one core.
     package static let threadingThreshold = 1 << 20
 
-    /// `C = op(A)·op(B)` (or `C += …`) through the chosen `path`, on at most `threads` threads.
+    /// `C = op(A)·op(B)` (or `C += …`) through the chosen `path`, on at most `threads` threads,
+    /// with the kernels of SIMD `level` for the SIMD paths (the process-wide level by default).
     ///
     /// Large products are split into contiguous blocks of rows or columns of C (whichever
     /// dimension has more register tiles), one per thread, each running the whole packed
@@ -38,7 +40,7 @@ extension MatrixMultiply {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-        path: GemmPath, threads: Int = Threading.threadCount
+        path: GemmPath, level: SIMDLevel = .current, threads: Int = Threading.threadCount
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
         precondition(
@@ -53,16 +55,16 @@ extension MatrixMultiply {
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
         case .automatic where m <= fewRowsLimit:
             gemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                 c: c, ldc: ldc, accumulate: accumulate, path: .rowsSIMD, threads: threads)
+                 c: c, ldc: ldc, accumulate: accumulate, path: .rowsSIMD, level: level, threads: threads)
         case .rowsSIMD, .rowsPortable:
             rowsParallel(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, accumulate: accumulate, simd: path != .rowsPortable,
+                c: c, ldc: ldc, accumulate: accumulate, level: path == .rowsPortable ? .portable : level,
                 workers: m * n * k < threadingThreshold / 4 ? 1 : max(1, threads))
         case .automatic where m * n * k < packingThreshold:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
         case .automatic, .packedSIMD, .packedPortable:
-            let kernel = path == .packedPortable ? AK_GEMM_PORTABLE : AK_GEMM_SIMD
+            let kernel = path == .packedPortable ? SIMDLevel.portable : level
             let workers = m * n * k < threadingThreshold ? 1 : max(1, threads)
             packedParallel(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
@@ -81,7 +83,7 @@ extension MatrixMultiply {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, simd: Bool, workers: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, level: SIMDLevel, workers: Int
     ) {
         let chunks = max(1, min(workers, n / 64))
         let ta: Int32 = transposeA ? 1 : 0, tb: Int32 = transposeB ? 1 : 0, acc: Int32 = accumulate ? 1 : 0
@@ -89,7 +91,7 @@ extension MatrixMultiply {
             let j0 = n * chunk / chunks, j1 = n * (chunk + 1) / chunks
             guard j0 < j1 else { return }
             let bBlock = transposeB ? b + j0 * ldb : b + j0
-            ak_sgemm_rows(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, simd ? 1 : 0)
+            ak_sgemm_rows(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, level.rawValue)
         }
         if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
     }
@@ -99,10 +101,14 @@ extension MatrixMultiply {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-        kernel: ak_gemm_kernel, workers: Int
+        kernel: SIMDLevel, workers: Int
     ) {
-        let rowTiles = (m + Int(AK_GEMM_MR) - 1) / Int(AK_GEMM_MR)
-        let columnTiles = (n + Int(AK_GEMM_NR) - 1) / Int(AK_GEMM_NR)
+        // Split along whole register tiles of the level's micro-kernel.
+        var mrC = 0, nrC = 0
+        ak_sgemm_tile(kernel.rawValue, &mrC, &nrC)
+        let (mr, nr) = (Int(mrC), Int(nrC))
+        let rowTiles = (m + mr - 1) / mr
+        let columnTiles = (n + nr - 1) / nr
         let splitColumns = columnTiles >= rowTiles
         let tiles = splitColumns ? columnTiles : rowTiles
         let chunks = max(1, min(workers, tiles))
@@ -111,20 +117,20 @@ extension MatrixMultiply {
         func runChunk(_ chunk: Int) {
             let tileLow = tiles * chunk / chunks, tileHigh = tiles * (chunk + 1) / chunks
             if splitColumns {
-                let j0 = tileLow * Int(AK_GEMM_NR), j1 = min(n, tileHigh * Int(AK_GEMM_NR))
+                let j0 = tileLow * nr, j1 = min(n, tileHigh * nr)
                 guard j0 < j1 else { return }
                 // Columns j0..<j1 of op(B): B shifted by j0 columns (or j0 stored rows when transposed).
                 let bBlock = transposeB ? b + j0 * ldb : b + j0
                 GemmScratchPool.shared.withScratch(columns: j1 - j0) { s in
-                    ak_sgemm_packed(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, s.packA, s.packB, kernel)
+                    ak_sgemm_packed(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, s.packA, s.packB, kernel.rawValue)
                 }
             } else {
-                let i0 = tileLow * Int(AK_GEMM_MR), i1 = min(m, tileHigh * Int(AK_GEMM_MR))
+                let i0 = tileLow * mr, i1 = min(m, tileHigh * mr)
                 guard i0 < i1 else { return }
                 // Rows i0..<i1 of op(A): A shifted by i0 rows (or i0 stored columns when transposed).
                 let aBlock = transposeA ? a + i0 : a + i0 * lda
                 GemmScratchPool.shared.withScratch(columns: n) { s in
-                    ak_sgemm_packed(i1 - i0, n, k, aBlock, lda, ta, b, ldb, tb, c + i0 * ldc, ldc, acc, s.packA, s.packB, kernel)
+                    ak_sgemm_packed(i1 - i0, n, k, aBlock, lda, ta, b, ldb, tb, c + i0 * ldc, ldc, acc, s.packA, s.packB, kernel.rawValue)
                 }
             }
         }

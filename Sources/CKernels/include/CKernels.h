@@ -2,8 +2,9 @@
 //
 // Rules (see docs/ARCHITECTURE.md): plain functions over pointers, sizes and strides;
 // no allocation and no threads in C (Swift owns memory and threading); each SIMD kernel is a
-// separate function compiled with __attribute__((target("avx2,fma"))) (x86-64) or NEON
-// (arm64), chosen at run time by the dispatching entry point beside a portable fallback.
+// separate function compiled with a per-function target attribute (AVX2+FMA or AVX-512 on
+// x86-64) or NEON (arm64), one implementation per SIMD level (ak_cpu.h), chosen at run time from
+// the `level` the entry point is given, beside a portable fallback.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 

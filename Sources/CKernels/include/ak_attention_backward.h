@@ -33,12 +33,13 @@ size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, l
 /// q, out_grad, lse, delta, dq: this query head's [Lq, D], [Lq, Dv], [Lq], [Lq], [Lq, D];
 /// k, v, dk, dv: its kv head's [Lk, D], [Lk, Dv], [Lk, D], [Lk, Dv].
 /// Query rows are visited in blocks of `block_q` in increasing order, so for fixed arguments
-/// the sums are taken in one fixed order.
+/// the sums are taken in one fixed order. `level` (an `ak_simd_level`, clamped to what the CPU
+/// has) selects the micro-kernels; results are bit-identical for fixed arguments and level.
 void ak_attention_backward_key_block(const ak_attention_problem *p,
                                      const float *q, const float *k, const float *v,
                                      const float *out_grad, const float *lse, const float *delta,
                                      float *dq, float *dk, float *dv,
                                      long j0, long j1, long block_q, long block_k,
-                                     float *scratch, int use_simd);
+                                     float *scratch, int level);
 
 #endif

@@ -18,31 +18,35 @@
 // columns of C. Each element of C is always summed in the same order (k slices in order, each
 // slice left to right), so results do not depend on how the caller splits the work.
 
-/// Register tile: the micro-kernel keeps an MR×NR block of C in registers (6×16 = 12 ymm).
+/// Register tile of the portable, AVX2+FMA and NEON micro-kernels: an MR×NR block of C stays in
+/// registers (6×16 = 12 ymm). The AVX-512 kernel uses 14×32 (28 zmm); `ak_sgemm_tile` gives the
+/// tile of any level.
 #define AK_GEMM_MR 6
 #define AK_GEMM_NR 16
-/// Cache blocking: an MC×KC panel of A stays in L2, a KC×NR micro-panel of B in L1.
+/// Cache blocking: an MC×KC panel of A stays in L2, a KC×NR micro-panel of B in L1. MC is a
+/// multiple of every level's MR; NC of every level's NR.
 #define AK_GEMM_MC 168
 #define AK_GEMM_KC 256
-#define AK_GEMM_NC 4080
+#define AK_GEMM_NC 4096
 
-/// Floats needed in the packed-A buffer (independent of the problem).
+/// Floats needed in the packed-A buffer (independent of the problem and of the level).
 size_t ak_sgemm_pack_a_floats(void);
-/// Floats needed in the packed-B buffer for a product with n columns.
+/// Floats needed in the packed-B buffer for a product with n columns (at any level).
 size_t ak_sgemm_pack_b_floats(size_t n);
 
-/// Which micro-kernel to run: the portable C one, or the SIMD one (AVX2+FMA / NEON) when the
-/// CPU has it (`ak_cpu_has_simd()`); asking for SIMD on a CPU without it falls back to portable.
-typedef enum { AK_GEMM_PORTABLE = 0, AK_GEMM_SIMD = 1 } ak_gemm_kernel;
+/// The register tile (rows *mr × columns *nr of C) of the micro-kernel `ak_sgemm_packed` runs
+/// at `level` (after `ak_simd_clamp`), so callers can split C along whole tiles.
+void ak_sgemm_tile(int level, size_t *mr, size_t *nr);
 
-/// Packed, cache-blocked GEMM over the whole m×n×k problem, single-threaded.
-/// pack_a needs ak_sgemm_pack_a_floats() floats, pack_b ak_sgemm_pack_b_floats(n); both
-/// should be 64-byte aligned. k == 0 sets C to 0 (or leaves it when accumulate).
+/// Packed, cache-blocked GEMM over the whole m×n×k problem, single-threaded, with the
+/// micro-kernel of SIMD `level` (an `ak_simd_level`; a level the CPU lacks runs the best one
+/// below it). pack_a needs ak_sgemm_pack_a_floats() floats, pack_b ak_sgemm_pack_b_floats(n);
+/// both should be 64-byte aligned. k == 0 sets C to 0 (or leaves it when accumulate).
 void ak_sgemm_packed(size_t m, size_t n, size_t k,
                      const float *a, size_t lda, int transpose_a,
                      const float *b, size_t ldb, int transpose_b,
                      float *c, size_t ldc, int accumulate,
-                     float *pack_a, float *pack_b, ak_gemm_kernel kernel);
+                     float *pack_a, float *pack_b, int level);
 
 /// Unpacked GEMM for small products (no buffers, single-threaded): row-times-panel loops that
 /// vectorise well when m·n·k is too small for packing to pay off.
@@ -56,11 +60,11 @@ void ak_sgemm_small(size_t m, size_t n, size_t k,
 /// is used only m times. Rows of op(A) go four at a time so each element of B loaded feeds four
 /// FMAs. transpose_b (B stored n×k, a weight matrix in `x·Wᵀ`): each C entry is a dot product of
 /// two contiguous k-vectors. Otherwise C's rows are sums of B's rows scaled by A's entries.
-/// Single-threaded; callers split the columns of C across threads. simd selects the AVX2+FMA /
-/// NEON variant when the CPU has it (`ak_cpu_has_simd()`), else the portable loops run.
+/// Single-threaded; callers split the columns of C across threads. `level` (an `ak_simd_level`,
+/// clamped to what the CPU has) selects the AVX-512 or AVX2+FMA variant; portable loops otherwise.
 void ak_sgemm_rows(size_t m, size_t n, size_t k,
                    const float *a, size_t lda, int transpose_a,
                    const float *b, size_t ldb, int transpose_b,
-                   float *c, size_t ldc, int accumulate, int simd);
+                   float *c, size_t ldc, int accumulate, int level);
 
 #endif

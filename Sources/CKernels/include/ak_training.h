@@ -3,9 +3,9 @@
 
 // Row and elementwise kernels of the training step (forward and backward of GELU, LayerNorm,
 // RMSNorm, softmax, cross-entropy; the AdamW update). Each loop is written once as plain C
-// over contiguous rows and compiled twice: for the baseline ISA and, on x86-64, with
-// __attribute__((target("avx2,fma"))) so the compiler vectorises it 8 wide; the entry points
-// pick the variant with ak_cpu_has_simd(). No allocation, no threads: Swift splits rows
+// over contiguous rows and compiled once per SIMD level: for the baseline ISA and, on x86-64,
+// with per-function target attributes for AVX2+FMA (8 wide) and AVX-512 (16 wide); the entry
+// points run the variant of the process-wide level, ak_simd_level(). No allocation, no threads: Swift splits rows
 // across threads and every row is written by one thread, so results do not depend on the
 // thread count.
 //
@@ -67,6 +67,35 @@ void ak_train_add(float *acc, const float *x, size_t n);
 
 /// Σ x[i]² in double (the global gradient norm), and whether every element is finite.
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
+
+/// Every kernel above, as compiled for one SIMD level (same signatures and meaning as the
+/// `ak_train_*` entry points, which call the table of `ak_simd_level()`).
+typedef struct ak_train_ops {
+    void (*bias_gelu_tanh)(float *x, const float *bias, float *y, size_t rows, size_t cols);
+    void (*gelu_tanh_backward)(const float *x, const float *g, float *dx, size_t n, int accumulate);
+    void (*column_sums)(const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate);
+    void (*norm_forward)(const float *x, const float *w, const float *b, float *y,
+                         float *mean, float *rstd, size_t rows, size_t cols, float epsilon, int centred);
+    void (*norm_backward)(const float *x, const float *w, const float *g, const float *mean,
+                          const float *rstd, float *dx, int accumulate, float *dw_partial,
+                          float *db_partial, size_t rows, size_t cols, int centred);
+    void (*softmax_rows)(const float *x, float *y, size_t rows, size_t cols);
+    void (*softmax_backward)(const float *y, const float *g, float *dx, size_t rows, size_t cols, int accumulate);
+    void (*cross_entropy_forward)(const float *logits, const int64_t *targets, size_t rows, size_t classes,
+                                  int64_t ignore, float *lse, float *loss);
+    void (*cross_entropy_backward)(const float *logits, const int64_t *targets, const float *lse,
+                                   size_t rows, size_t classes, int64_t ignore, float factor,
+                                   float *dx, int accumulate);
+    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n,
+                  float lr, float beta1, float beta2, float epsilon,
+                  float correction1, float correction2, float decay);
+    void (*add)(float *acc, const float *x, size_t n);
+    double (*sum_squares)(const float *x, size_t n, int *all_finite);
+} ak_train_ops;
+
+/// The kernels of SIMD `level` (clamped to what the CPU has): portable, AVX2+FMA or AVX-512
+/// (NEON machines run the portable table, which the compiler vectorises for NEON).
+const ak_train_ops *ak_train_ops_for(int level);
 
 /// glibc only: raise the mmap threshold to 32 MiB and the trim threshold to 256 MiB so the
 /// large buffers a training step frees are reused by the next step instead of being unmapped

@@ -1,0 +1,166 @@
+// AVX-512 micro-kernels of the fused attention backward (see attention_backward_ops.h): the
+// 16-wide twins of attention_backward_avx2.c. Each function carries a per-function target
+// attribute so the package needs no compiler flags; ak_backward_ops_for picks them only at
+// AK_SIMD_AVX512. Column tails use opmask loads and stores, which never touch memory past a row.
+#if defined(__x86_64__)
+#include "attention_backward_ops.h"
+#include <immintrin.h>
+
+// Loops over a register block (bounds are compile-time constants after inlining) must be fully
+// unrolled, or the accumulators live in memory.
+#if defined(__clang__)
+#define AK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define AK_UNROLL _Pragma("GCC unroll 32")
+#endif
+#include <math.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+enum { MR = 12, MR1 = 24 };
+
+// exp(x) for 16 lanes: the polynomial of exp8 in attention_backward_avx2.c (Cephes, relative
+// error ≈ 1e-7); inputs below −87.3 (including −inf, the masked scores) give exactly 0.
+AVX512_INLINE __m512 exp16(__m512 x) {
+    const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
+}
+
+// C[0..mr, 0..16·nv) (+)= A(0..mr, :)·B[:, 0..16·nv): mr·nv accumulators (≤ 24), mr broadcasts
+// and nv loads of B per k; lanes outside m0/m1 are neither read nor written.
+AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, long sak, long kdim,
+                         const float *b, long ldb, float *c, long ldc, int accumulate,
+                         __mmask16 m0, __mmask16 m1) {
+    __m512 acc[MR1][2];
+    AK_UNROLL
+    for (int r = 0; r < mr; r++) {
+        if (!accumulate) {
+            acc[r][0] = _mm512_setzero_ps();
+            if (nv == 2) acc[r][1] = _mm512_setzero_ps();
+        } else {
+            acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+            if (nv == 2) acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+        }
+    }
+    for (long k = 0; k < kdim; k++) {
+        const float *bk = b + k * ldb;
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
+        const __m512 b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : b0;
+        const float *ak = a + k * sak;
+        AK_UNROLL
+        for (int r = 0; r < mr; r++) {
+            const __m512 av = _mm512_set1_ps(ak[r * sam]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            if (nv == 2) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
+        if (nv == 2) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
+    }
+}
+
+#define AK_BLOCK_CASE(n) case n: block(n, nv, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+
+// One strip of 16·nv columns: blocks of 24 rows (one vector wide) or 12 rows (two vectors),
+// then 12 rows, then the remaining rows with a smaller block.
+AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long m, long kdim, const float *b,
+                         long ldb, float *c, long ldc, int accumulate, __mmask16 m0, __mmask16 m1) {
+    long r = 0;
+    if (nv == 1)
+        for (; r + MR1 <= m; r += MR1) block(MR1, 1, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
+    for (; r + MR <= m; r += MR) block(MR, nv, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
+    const float *ar = a + r * sam;
+    float *cr = c + r * ldc;
+    switch (m - r) {
+    AK_BLOCK_CASE(11) AK_BLOCK_CASE(10) AK_BLOCK_CASE(9) AK_BLOCK_CASE(8) AK_BLOCK_CASE(7) AK_BLOCK_CASE(6)
+    AK_BLOCK_CASE(5) AK_BLOCK_CASE(4) AK_BLOCK_CASE(3) AK_BLOCK_CASE(2) AK_BLOCK_CASE(1)
+    default: break;
+    }
+}
+
+/// The first `live` (0…16) lanes.
+AVX512_INLINE __mmask16 lanes(long live) {
+    return live >= 16 ? (__mmask16)0xFFFF : live <= 0 ? (__mmask16)0 : (__mmask16)((1u << live) - 1u);
+}
+
+AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, long kdim,
+                               const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
+    // 32-column strips; a last strip of at most 16 columns (the 16-key panels of S = Q·K̂ and
+    // dP = dO·V̂ are exactly 16 wide) uses one vector per row and twice the rows.
+    long c0 = 0;
+    for (; c0 + 32 <= n; c0 += 32) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
+    if (n - c0 > 16) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), lanes(n - c0 - 16));
+    else if (c0 < n) strip(1, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), 0);
+}
+
+AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_padded, long width,
+                                          float factor, float *xhat) {
+    // A transpose; memory-bound and small next to the products, so plain loops suffice.
+    for (long p = 0; p < rows_padded / 16; p++) {
+        float *panel = xhat + p * width * 16;
+        for (long t = 0; t < 16; t++) {
+            const long r = 16 * p + t;
+            if (r < rows) {
+                const float *row = x + r * width;
+                for (long k = 0; k < width; k++) panel[k * 16 + t] = factor * row[k];
+            } else {
+                for (long k = 0; k < width; k++) panel[k * 16 + t] = 0.0f;
+            }
+        }
+    }
+}
+
+AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols, const float *lse) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        if (lse[r] == -INFINITY) {
+            for (long c = 0; c < cols; c++) row[c] = 0.0f;
+            continue;
+        }
+        const __m512 sub = _mm512_set1_ps(lse[r]);
+        long c = 0;
+        for (; c + 16 <= cols; c += 16)
+            _mm512_storeu_ps(row + c, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + c), sub)));
+        if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
+            const __mmask16 m = lanes(cols - c);
+            _mm512_mask_storeu_ps(row + c, m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + c), sub)));
+        }
+    }
+}
+
+AVX512 static void ds_avx512(float *s, const float *dp, long lds, long rows, long cols,
+                             const float *delta, float scale) {
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        const float *g = dp + r * lds;
+        const __m512 dl = _mm512_set1_ps(delta[r]);
+        for (long c = 0; c < cols; c += 16) {
+            const __mmask16 m = lanes(cols - c);
+            const __m512 x = _mm512_mul_ps(_mm512_mul_ps(sc, _mm512_maskz_loadu_ps(m, row + c)),
+                                           _mm512_sub_ps(_mm512_maskz_loadu_ps(m, g + c), dl));
+            _mm512_mask_storeu_ps(row + c, m, x);
+        }
+    }
+}
+
+const ak_backward_ops ak_backward_ops_avx512 = {
+    gemm_avx512, pack_transposed_avx512, probabilities_avx512, ds_avx512,
+};
+#endif

@@ -1,0 +1,221 @@
+// AVX-512 micro-kernels of the fused attention forward (layouts in attention_forward_ops.h): the
+// 16-wide twins of attention_forward_avx2.c. Each function carries a per-function target
+// attribute, so the package needs no compiler flags; attention_forward.c uses them only at
+// AK_SIMD_AVX512 (CPU and OS support checked by ak_simd_available).
+//
+// A 16-query panel of Q̂ / Sᵀ is exactly one zmm register. Scores: 12 keys × 2 panels (24
+// accumulators; 2 loads + 12 broadcasts per 24 FMAs). Accumulate: 12 query rows × 32 output
+// columns (24 accumulators; 2 loads + 12 broadcasts per 24 FMAs).
+#if defined(__x86_64__)
+#include "attention_forward_ops.h"
+#include <immintrin.h>
+
+// Loops over a register block (bounds are compile-time constants after inlining) must be fully
+// unrolled, or the accumulators live in memory.
+#if defined(__clang__)
+#define AK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define AK_UNROLL _Pragma("GCC unroll 32")
+#endif
+#include <math.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+enum { KEYS = 12, ROWS = 12 };
+
+// 2^x for 16 lanes, x ≤ 0: the same rounding trick and degree-6 polynomial as exp2_8 in
+// attention_forward_avx2.c (so the two levels agree to rounding), −inf and x < −127 give 0.
+AVX512_INLINE __m512 exp2_16(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12583039.0f);   // 1.5·2²³ + 127
+    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+    const __m512 shifted = _mm512_add_ps(x, magic);
+    const __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(shifted, magic));
+    __m512 y = _mm512_set1_ps(1.5337576831e-04f);
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.3399860363e-03f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(9.6185195344e-03f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(5.5503289975e-02f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(2.4022646609e-01f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(6.9314720560e-01f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.0f));
+    const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(shifted), 23));
+    return _mm512_mul_ps(y, scale);
+}
+
+AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_padded, long d, float scale,
+                                       float *qhat) {
+    // A transpose, once per query block and reused by every key tile: plain loops suffice.
+    for (long p0 = 0; p0 < rows_padded; p0 += 16) {
+        float *panel = qhat + p0 * d;
+        for (long k = 0; k < d; k++) _mm512_storeu_ps(panel + k * 16, _mm512_setzero_ps());
+        const long width = rows - p0 < 16 ? rows - p0 : 16;
+        for (long t = 0; t < width; t++) {
+            const float *row = q + (p0 + t) * d;
+            for (long k = 0; k < d; k++) panel[k * 16 + t] = scale * row[k];
+        }
+    }
+}
+
+// Sᵀ[i][0..16·np) = Σₖ key[i][k]·Q̂(k, 0..16·np) for i < mr keys over np query panels.
+AVX512_INLINE void scores_block(const int mr, const int np, const float *panel, long d, const float *k,
+                                float *st, long ld) {
+    __m512 acc[KEYS][2];
+    AK_UNROLL
+    for (int i = 0; i < mr; i++)
+        AK_UNROLL
+        for (int t = 0; t < np; t++) acc[i][t] = _mm512_setzero_ps();
+    for (long kk = 0; kk < d; kk++) {
+        __m512 b[2];
+        AK_UNROLL
+        for (int t = 0; t < np; t++) b[t] = _mm512_loadu_ps(panel + t * 16 * d + kk * 16);
+        AK_UNROLL
+        for (int i = 0; i < mr; i++) {
+            const __m512 a = _mm512_set1_ps(k[i * d + kk]);
+            AK_UNROLL
+            for (int t = 0; t < np; t++) acc[i][t] = _mm512_fmadd_ps(a, b[t], acc[i][t]);
+        }
+    }
+    AK_UNROLL
+    for (int i = 0; i < mr; i++)
+        AK_UNROLL
+        for (int t = 0; t < np; t++) _mm512_storeu_ps(st + i * ld + 16 * t, acc[i][t]);
+}
+
+#define AK_KEY_TAIL(np)                                                                   \
+    switch (cols - c) {                                                                   \
+    case 11: scores_block(11, np, panel, d, kc, sc, ld); break;                           \
+    case 10: scores_block(10, np, panel, d, kc, sc, ld); break;                           \
+    case 9: scores_block(9, np, panel, d, kc, sc, ld); break;                             \
+    case 8: scores_block(8, np, panel, d, kc, sc, ld); break;                             \
+    case 7: scores_block(7, np, panel, d, kc, sc, ld); break;                             \
+    case 6: scores_block(6, np, panel, d, kc, sc, ld); break;                             \
+    case 5: scores_block(5, np, panel, d, kc, sc, ld); break;                             \
+    case 4: scores_block(4, np, panel, d, kc, sc, ld); break;                             \
+    case 3: scores_block(3, np, panel, d, kc, sc, ld); break;                             \
+    case 2: scores_block(2, np, panel, d, kc, sc, ld); break;                             \
+    case 1: scores_block(1, np, panel, d, kc, sc, ld); break;                             \
+    default: break;                                                                       \
+    }
+
+AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
+                                 float *st, long ld) {
+    long p0 = 0;
+    for (; p0 + 32 <= rows_padded; p0 += 32) {
+        const float *panel = qhat + p0 * d;
+        long c = 0;
+        for (; c + KEYS <= cols; c += KEYS) scores_block(KEYS, 2, panel, d, k + c * d, st + c * ld + p0, ld);
+        const float *kc = k + c * d;
+        float *sc = st + c * ld + p0;
+        AK_KEY_TAIL(2)
+    }
+    if (p0 < rows_padded) {
+        const float *panel = qhat + p0 * d;
+        long c = 0;
+        for (; c + KEYS <= cols; c += KEYS) scores_block(KEYS, 1, panel, d, k + c * d, st + c * ld + p0, ld);
+        const float *kc = k + c * d;
+        float *sc = st + c * ld + p0;
+        AK_KEY_TAIL(1)
+    }
+}
+
+AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long cols, float *m, float *l,
+                                  float *alpha) {
+    const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
+    for (long r = 0; r < rows_padded; r += 16) {
+        __m512 mx0 = minus_inf, mx1 = minus_inf;
+        long c = 0;
+        for (; c + 2 <= cols; c += 2) {
+            mx0 = _mm512_max_ps(mx0, _mm512_loadu_ps(st + c * ld + r));
+            mx1 = _mm512_max_ps(mx1, _mm512_loadu_ps(st + (c + 1) * ld + r));
+        }
+        if (c < cols) mx0 = _mm512_max_ps(mx0, _mm512_loadu_ps(st + c * ld + r));
+        const __m512 m_old = _mm512_loadu_ps(m + r);
+        const __m512 m_new = _mm512_max_ps(m_old, _mm512_max_ps(mx0, mx1));
+        // μ = 0 where nothing is allowed yet, so exp(−inf − μ) is 0 rather than NaN.
+        const __mmask16 none = _mm512_cmp_ps_mask(m_new, minus_inf, _CMP_EQ_OQ);
+        const __m512 mu = _mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps());
+        const __m512 a = exp2_16(_mm512_sub_ps(m_old, mu));
+        __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+        c = 0;
+        for (; c + 2 <= cols; c += 2) {
+            const __m512 e0 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
+            const __m512 e1 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + (c + 1) * ld + r), mu));
+            _mm512_storeu_ps(st + c * ld + r, e0);
+            _mm512_storeu_ps(st + (c + 1) * ld + r, e1);
+            sum0 = _mm512_add_ps(sum0, e0);
+            sum1 = _mm512_add_ps(sum1, e1);
+        }
+        if (c < cols) {
+            const __m512 e0 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
+            _mm512_storeu_ps(st + c * ld + r, e0);
+            sum0 = _mm512_add_ps(sum0, e0);
+        }
+        _mm512_storeu_ps(alpha + r, a);
+        _mm512_storeu_ps(l + r, _mm512_fmadd_ps(a, _mm512_loadu_ps(l + r), _mm512_add_ps(sum0, sum1)));
+        _mm512_storeu_ps(m + r, m_new);
+    }
+}
+
+// O[i][0..16·nv) ← α[i]·O[i][0..16·nv) + Σ_c Sᵀ[c][i]·v[c][0..16·nv) for i < mr query rows.
+AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *st, long ld, long cols,
+                                    const float *v, long ldv, float *o, long ldo, const float *alpha) {
+    __m512 acc[ROWS][2];
+    AK_UNROLL
+    for (int i = 0; i < mr; i++) {
+        const __m512 a = _mm512_set1_ps(alpha[i]);
+        AK_UNROLL
+        for (int t = 0; t < nv; t++) acc[i][t] = _mm512_mul_ps(a, _mm512_loadu_ps(o + i * ldo + 16 * t));
+    }
+    for (long c = 0; c < cols; c++) {
+        __m512 b[2];
+        AK_UNROLL
+        for (int t = 0; t < nv; t++) b[t] = _mm512_loadu_ps(v + c * ldv + 16 * t);
+        AK_UNROLL
+        for (int i = 0; i < mr; i++) {
+            const __m512 p = _mm512_set1_ps(st[c * ld + i]);
+            AK_UNROLL
+            for (int t = 0; t < nv; t++) acc[i][t] = _mm512_fmadd_ps(p, b[t], acc[i][t]);
+        }
+    }
+    AK_UNROLL
+    for (int i = 0; i < mr; i++)
+        AK_UNROLL
+        for (int t = 0; t < nv; t++) _mm512_storeu_ps(o + i * ldo + 16 * t, acc[i][t]);
+}
+
+// All 16·nv-wide column strips of dv_padded for a group of mr rows.
+AVX512_INLINE void accumulate_rows(const int mr, const float *st, long ld, long cols, const float *v,
+                                   long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
+    long x = 0;
+    for (; x + 32 <= dv_padded; x += 32) accumulate_block(mr, 2, st, ld, cols, v + x, ldv, o + x, ldo, alpha);
+    if (x < dv_padded) accumulate_block(mr, 1, st, ld, cols, v + x, ldv, o + x, ldo, alpha);
+}
+
+AVX512 static void accumulate_avx512(const float *st, long ld, long rows, long cols, const float *v,
+                                     long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
+    long r = 0;
+    for (; r + ROWS <= rows; r += ROWS)
+        accumulate_rows(ROWS, st + r, ld, cols, v, ldv, dv_padded, o + r * ldo, ldo, alpha + r);
+    const float *sr = st + r;
+    float *orow = o + r * ldo;
+    const float *ar = alpha + r;
+    switch (rows - r) {
+    case 11: accumulate_rows(11, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 10: accumulate_rows(10, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 9: accumulate_rows(9, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 8: accumulate_rows(8, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 7: accumulate_rows(7, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 6: accumulate_rows(6, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 5: accumulate_rows(5, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 4: accumulate_rows(4, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 3: accumulate_rows(3, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 2: accumulate_rows(2, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    case 1: accumulate_rows(1, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
+    default: break;
+    }
+}
+
+const ak_forward_ops ak_forward_ops_avx512 = {
+    pack_queries_avx512, scores_avx512, softmax_avx512, accumulate_avx512,
+};
+#endif

@@ -1,0 +1,78 @@
+// AVX-512 14×32 GEMM micro-kernel (x86-64).
+//
+// Register budget (32 zmm): 28 accumulators hold the 14×32 tile of C (two 16-wide vectors per
+// row), two hold the current row of the B micro-panel, one the broadcast A element. Per k step:
+// 2 loads + 14 broadcasts feed 28 FMAs, so the two 512-bit FMA pipes stay busy while the loads
+// (16 per 28 FMAs) fit in the load ports. Compiled for AVX-512 by attribute only (no -m flags);
+// gemm.c calls it only when ak_simd_available(AK_SIMD_AVX512).
+#include "gemm_internal.h"
+#include "ak_gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+enum { MR = 14, NR = 32 };
+
+#define AK_ROW_FMA(r)                                          \
+    do {                                                       \
+        const __m512 ar = _mm512_set1_ps(a[r]);                \
+        c##r##_0 = _mm512_fmadd_ps(ar, b0, c##r##_0);          \
+        c##r##_1 = _mm512_fmadd_ps(ar, b1, c##r##_1);          \
+    } while (0)
+
+#define AK_STEP()                                                                      \
+    do {                                                                               \
+        const __m512 b0 = _mm512_loadu_ps(b);                                           \
+        const __m512 b1 = _mm512_loadu_ps(b + 16);                                      \
+        AK_ROW_FMA(0); AK_ROW_FMA(1); AK_ROW_FMA(2); AK_ROW_FMA(3); AK_ROW_FMA(4);     \
+        AK_ROW_FMA(5); AK_ROW_FMA(6); AK_ROW_FMA(7); AK_ROW_FMA(8); AK_ROW_FMA(9);     \
+        AK_ROW_FMA(10); AK_ROW_FMA(11); AK_ROW_FMA(12); AK_ROW_FMA(13);                \
+        a += MR;                                                                       \
+        b += NR;                                                                       \
+    } while (0)
+
+#define AK_STORE_ROW(r)                                                              \
+    do {                                                                             \
+        float *cr = c + (size_t)(r) * ldc;                                           \
+        if (beta) {                                                                  \
+            c##r##_0 = _mm512_add_ps(_mm512_loadu_ps(cr), c##r##_0);                 \
+            c##r##_1 = _mm512_add_ps(_mm512_loadu_ps(cr + 16), c##r##_1);            \
+        }                                                                            \
+        _mm512_storeu_ps(cr, c##r##_0);                                              \
+        _mm512_storeu_ps(cr + 16, c##r##_1);                                         \
+    } while (0)
+
+#define AK_ZERO_ROW(r) __m512 c##r##_0 = _mm512_setzero_ps(), c##r##_1 = _mm512_setzero_ps()
+
+AK_TARGET
+void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta) {
+    AK_ZERO_ROW(0); AK_ZERO_ROW(1); AK_ZERO_ROW(2); AK_ZERO_ROW(3); AK_ZERO_ROW(4);
+    AK_ZERO_ROW(5); AK_ZERO_ROW(6); AK_ZERO_ROW(7); AK_ZERO_ROW(8); AK_ZERO_ROW(9);
+    AK_ZERO_ROW(10); AK_ZERO_ROW(11); AK_ZERO_ROW(12); AK_ZERO_ROW(13);
+
+    // Touch the C tile early so its lines arrive while the k loop runs.
+    for (int r = 0; r < MR; ++r) {
+        _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)r * ldc + 16), _MM_HINT_T0);
+    }
+
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        AK_STEP();
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        AK_STEP();
+        _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        AK_STEP();
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        AK_STEP();
+    }
+    for (; p < kc; ++p) AK_STEP();
+
+    AK_STORE_ROW(0); AK_STORE_ROW(1); AK_STORE_ROW(2); AK_STORE_ROW(3); AK_STORE_ROW(4);
+    AK_STORE_ROW(5); AK_STORE_ROW(6); AK_STORE_ROW(7); AK_STORE_ROW(8); AK_STORE_ROW(9);
+    AK_STORE_ROW(10); AK_STORE_ROW(11); AK_STORE_ROW(12); AK_STORE_ROW(13);
+}
+#endif
