@@ -4,16 +4,15 @@
 #if defined(__x86_64__)
 #include "attention_backward_ops.h"
 #include <immintrin.h>
+#include "ak_target.h"
 #include <math.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
 // exp(x) for 8 lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by Cephes' degree-7 polynomial
 // (relative error ≈ 1e-7), 2ⁿ built in the exponent bits. Inputs below −87.3 (including −inf,
 // the masked scores) give exactly 0. (The same polynomial as the forward's, so P here matches
 // the probabilities the forward summed into its log-sum-exp.)
-AVX2_INLINE __m256 exp8(__m256 x) {
+AK_AVX2_INLINE __m256 exp8(__m256 x) {
     const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.0f));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
@@ -33,7 +32,7 @@ AVX2_INLINE __m256 exp8(__m256 x) {
 
 // C[0..mr, 0..16) (+)= A(0..mr, :)·B[:, 0..16): 12 accumulators, mr broadcasts and 2 loads
 // of B per k. When `full` is 0 only the columns selected by m0/m1 are read and written.
-AVX2_INLINE void block(const int mr, const int full, const float *a, long sam, long sak, long kdim,
+AK_AVX2_INLINE void block(const int mr, const int full, const float *a, long sam, long sak, long kdim,
                        const float *b, long ldb, float *c, long ldc, int accumulate,
                        __m256i m0, __m256i m1) {
     __m256 lo[6], hi[6];
@@ -67,7 +66,7 @@ AVX2_INLINE void block(const int mr, const int full, const float *a, long sam, l
 }
 
 // One 16-column strip: full 6-row blocks, then the remaining rows with a smaller block.
-AVX2_INLINE void strip(const int full, const float *a, long sam, long sak, long m, long kdim,
+AK_AVX2_INLINE void strip(const int full, const float *a, long sam, long sak, long m, long kdim,
                        const float *b, long ldb, float *c, long ldc, int accumulate, __m256i m0, __m256i m1) {
     long r = 0;
     for (; r + 6 <= m; r += 6) block(6, full, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
@@ -83,7 +82,7 @@ AVX2_INLINE void strip(const int full, const float *a, long sam, long sak, long 
     }
 }
 
-AVX2 static void gemm_avx2(const float *a, long sam, long sak, long m, long kdim,
+AK_AVX2 static void gemm_avx2(const float *a, long sam, long sak, long m, long kdim,
                            const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
     const __m256i all = _mm256_set1_epi32(-1);
     long c0 = 0;
@@ -97,7 +96,7 @@ AVX2 static void gemm_avx2(const float *a, long sam, long sak, long m, long kdim
     }
 }
 
-AVX2 static void pack_transposed_avx2(const float *x, long rows, long rows_padded, long width,
+AK_AVX2 static void pack_transposed_avx2(const float *x, long rows, long rows_padded, long width,
                                       float factor, float *xhat) {
     // A transpose; memory-bound and small next to the products, so plain loops suffice.
     for (long p = 0; p < rows_padded / 16; p++) {
@@ -115,11 +114,11 @@ AVX2 static void pack_transposed_avx2(const float *x, long rows, long rows_padde
 }
 
 // Lanes c0 + t with t < n − c0 (the tail of a row), as a maskload/maskstore mask.
-AVX2_INLINE __m256i tail_mask(long live) {
+AK_AVX2_INLINE __m256i tail_mask(long live) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols, const float *lse) {
+AK_AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;
         if (lse[r] == -INFINITY) {
@@ -137,7 +136,7 @@ AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols, co
     }
 }
 
-AVX2 static void ds_avx2(float *s, const float *dp, long lds, long rows, long cols,
+AK_AVX2 static void ds_avx2(float *s, const float *dp, long lds, long rows, long cols,
                          const float *delta, float scale) {
     const __m256 sc = _mm256_set1_ps(scale);
     for (long r = 0; r < rows; r++) {

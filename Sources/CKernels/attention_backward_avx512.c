@@ -5,24 +5,16 @@
 #if defined(__x86_64__)
 #include "attention_backward_ops.h"
 #include <immintrin.h>
+#include "ak_target.h"
 
-// Loops over a register block (bounds are compile-time constants after inlining) must be fully
-// unrolled, or the accumulators live in memory.
-#if defined(__clang__)
-#define AK_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define AK_UNROLL _Pragma("GCC unroll 32")
-#endif
 #include <math.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 enum { MR = 12, MR1 = 24 };
 
 // exp(x) for 16 lanes: the polynomial of exp8 in attention_backward_avx2.c (Cephes, relative
 // error ≈ 1e-7); inputs below −87.3 (including −inf, the masked scores) give exactly 0.
-AVX512_INLINE __m512 exp16(__m512 x) {
+AK_AVX512_INLINE __m512 exp16(__m512 x) {
     const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
@@ -42,7 +34,7 @@ AVX512_INLINE __m512 exp16(__m512 x) {
 
 // C[0..mr, 0..16·nv) (+)= A(0..mr, :)·B[:, 0..16·nv): mr·nv accumulators (≤ 24), mr broadcasts
 // and nv loads of B per k; lanes outside m0/m1 are neither read nor written.
-AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, long sak, long kdim,
+AK_AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, long sak, long kdim,
                          const float *b, long ldb, float *c, long ldc, int accumulate,
                          __mmask16 m0, __mmask16 m1) {
     __m512 acc[MR1][2];
@@ -79,7 +71,7 @@ AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, l
 
 // One strip of 16·nv columns: blocks of 24 rows (one vector wide) or 12 rows (two vectors),
 // then 12 rows, then the remaining rows with a smaller block.
-AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long m, long kdim, const float *b,
+AK_AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long m, long kdim, const float *b,
                          long ldb, float *c, long ldc, int accumulate, __mmask16 m0, __mmask16 m1) {
     long r = 0;
     if (nv == 1)
@@ -95,11 +87,11 @@ AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long 
 }
 
 /// The first `live` (0…16) lanes.
-AVX512_INLINE __mmask16 lanes(long live) {
+AK_AVX512_INLINE __mmask16 lanes(long live) {
     return live >= 16 ? (__mmask16)0xFFFF : live <= 0 ? (__mmask16)0 : (__mmask16)((1u << live) - 1u);
 }
 
-AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, long kdim,
+AK_AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, long kdim,
                                const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
     // 32-column strips; a last strip of at most 16 columns (the 16-key panels of S = Q·K̂ and
     // dP = dO·V̂ are exactly 16 wide) uses one vector per row and twice the rows.
@@ -109,7 +101,7 @@ AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, long 
     else if (c0 < n) strip(1, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), 0);
 }
 
-AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_padded, long width,
+AK_AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_padded, long width,
                                           float factor, float *xhat) {
     // A transpose; memory-bound and small next to the products, so plain loops suffice.
     for (long p = 0; p < rows_padded / 16; p++) {
@@ -126,7 +118,7 @@ AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_p
     }
 }
 
-AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols, const float *lse) {
+AK_AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;
         if (lse[r] == -INFINITY) {
@@ -144,7 +136,7 @@ AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols
     }
 }
 
-AVX512 static void ds_avx512(float *s, const float *dp, long lds, long rows, long cols,
+AK_AVX512 static void ds_avx512(float *s, const float *dp, long lds, long rows, long cols,
                              const float *delta, float scale) {
     const __m512 sc = _mm512_set1_ps(scale);
     for (long r = 0; r < rows; r++) {

@@ -8,10 +8,9 @@
 #if defined(__x86_64__)
 #include "attention_forward_ops.h"
 #include <immintrin.h>
+#include "ak_target.h"
 #include <math.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
 // 2^x for 8 lanes, x ≤ 0 here (scores minus their running max, in base-2 units). Adding
 // 1.5·2²³ + 127 rounds x to the nearest integer n inside the mantissa, so x = n + f exactly with
@@ -19,7 +18,7 @@
 // 2e-9 in exact arithmetic, ≈ 1e-7 ≈ 1 ulp in Float32) and 2ⁿ is the low bits of the same sum
 // shifted into the exponent field. Clamping x at −127 makes n + 127 = 0 there, an exponent of
 // zero, so very negative inputs and −inf (masked keys) give exactly 0 and add nothing to sums.
-AVX2_INLINE __m256 exp2_8(__m256 x) {
+AK_AVX2_INLINE __m256 exp2_8(__m256 x) {
     const __m256 magic = _mm256_set1_ps(12583039.0f);   // 1.5·2²³ + 127
     x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
     const __m256 shifted = _mm256_add_ps(x, magic);
@@ -35,7 +34,7 @@ AVX2_INLINE __m256 exp2_8(__m256 x) {
     return _mm256_mul_ps(y, scale);
 }
 
-AVX2 static void pack_queries_avx2(const float *q, long rows, long rows_padded, long d, float scale,
+AK_AVX2 static void pack_queries_avx2(const float *q, long rows, long rows_padded, long d, float scale,
                                    float *qhat) {
     // A transpose, once per query block and reused by every key tile: plain loops suffice.
     const __m256 zero = _mm256_setzero_ps();
@@ -54,7 +53,7 @@ AVX2 static void pack_queries_avx2(const float *q, long rows, long rows_padded, 
 }
 
 // Sᵀ[i][0..16) = Σₖ key[i][k]·panel[k][0..16) for i < mr (keys), over 16 queries.
-AVX2_INLINE void scores_block(const int mr, const float *panel, long d, const float *k,
+AK_AVX2_INLINE void scores_block(const int mr, const float *panel, long d, const float *k,
                               float *st, long ld) {
     __m256 lo[6], hi[6];
     for (int i = 0; i < mr; i++) { lo[i] = _mm256_setzero_ps(); hi[i] = _mm256_setzero_ps(); }
@@ -72,7 +71,7 @@ AVX2_INLINE void scores_block(const int mr, const float *panel, long d, const fl
     }
 }
 
-AVX2 static void scores_avx2(const float *qhat, long rows_padded, long d, const float *k, long cols,
+AK_AVX2 static void scores_avx2(const float *qhat, long rows_padded, long d, const float *k, long cols,
                              float *st, long ld) {
     for (long p0 = 0; p0 < rows_padded; p0 += 16) {
         const float *panel = qhat + p0 * d;
@@ -91,7 +90,7 @@ AVX2 static void scores_avx2(const float *qhat, long rows_padded, long d, const 
     }
 }
 
-AVX2 static void softmax_avx2(float *st, long ld, long rows_padded, long cols, float *m, float *l,
+AK_AVX2 static void softmax_avx2(float *st, long ld, long rows_padded, long cols, float *m, float *l,
                               float *alpha) {
     const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
     for (long r = 0; r < rows_padded; r += 8) {
@@ -129,7 +128,7 @@ AVX2 static void softmax_avx2(float *st, long ld, long rows_padded, long cols, f
 }
 
 // O[i][0..16) ← α[i]·O[i][0..16) + Σ_c Sᵀ[c][i]·v[c][0..16) for i < mr (queries).
-AVX2_INLINE void accumulate_block(const int mr, const float *st, long ld, long cols, const float *v,
+AK_AVX2_INLINE void accumulate_block(const int mr, const float *st, long ld, long cols, const float *v,
                                   long ldv, float *o, long ldo, const float *alpha) {
     __m256 lo[6], hi[6];
     for (int i = 0; i < mr; i++) {
@@ -151,7 +150,7 @@ AVX2_INLINE void accumulate_block(const int mr, const float *st, long ld, long c
     }
 }
 
-AVX2 static void accumulate_avx2(const float *st, long ld, long rows, long cols, const float *v,
+AK_AVX2 static void accumulate_avx2(const float *st, long ld, long rows, long cols, const float *v,
                                  long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
     long r = 0;
     for (; r + 6 <= rows; r += 6)

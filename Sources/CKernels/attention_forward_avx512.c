@@ -9,24 +9,16 @@
 #if defined(__x86_64__)
 #include "attention_forward_ops.h"
 #include <immintrin.h>
+#include "ak_target.h"
 
-// Loops over a register block (bounds are compile-time constants after inlining) must be fully
-// unrolled, or the accumulators live in memory.
-#if defined(__clang__)
-#define AK_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define AK_UNROLL _Pragma("GCC unroll 32")
-#endif
 #include <math.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 enum { KEYS = 12, ROWS = 12 };
 
 // 2^x for 16 lanes, x ≤ 0: the same rounding trick and degree-6 polynomial as exp2_8 in
 // attention_forward_avx2.c (so the two levels agree to rounding), −inf and x < −127 give 0.
-AVX512_INLINE __m512 exp2_16(__m512 x) {
+AK_AVX512_INLINE __m512 exp2_16(__m512 x) {
     const __m512 magic = _mm512_set1_ps(12583039.0f);   // 1.5·2²³ + 127
     x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
     const __m512 shifted = _mm512_add_ps(x, magic);
@@ -42,7 +34,7 @@ AVX512_INLINE __m512 exp2_16(__m512 x) {
     return _mm512_mul_ps(y, scale);
 }
 
-AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_padded, long d, float scale,
+AK_AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_padded, long d, float scale,
                                        float *qhat) {
     // A transpose, once per query block and reused by every key tile: plain loops suffice.
     for (long p0 = 0; p0 < rows_padded; p0 += 16) {
@@ -57,7 +49,7 @@ AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_padd
 }
 
 // Sᵀ[i][0..16·np) = Σₖ key[i][k]·Q̂(k, 0..16·np) for i < mr keys over np query panels.
-AVX512_INLINE void scores_block(const int mr, const int np, const float *panel, long d, const float *k,
+AK_AVX512_INLINE void scores_block(const int mr, const int np, const float *panel, long d, const float *k,
                                 float *st, long ld) {
     __m512 acc[KEYS][2];
     AK_UNROLL
@@ -97,7 +89,7 @@ AVX512_INLINE void scores_block(const int mr, const int np, const float *panel, 
     default: break;                                                                       \
     }
 
-AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
+AK_AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
                                  float *st, long ld) {
     long p0 = 0;
     for (; p0 + 32 <= rows_padded; p0 += 32) {
@@ -118,7 +110,7 @@ AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, co
     }
 }
 
-AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long cols, float *m, float *l,
+AK_AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long cols, float *m, float *l,
                                   float *alpha) {
     const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
     for (long r = 0; r < rows_padded; r += 16) {
@@ -157,7 +149,7 @@ AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long col
 }
 
 // O[i][0..16·nv) ← α[i]·O[i][0..16·nv) + Σ_c Sᵀ[c][i]·v[c][0..16·nv) for i < mr query rows.
-AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *st, long ld, long cols,
+AK_AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *st, long ld, long cols,
                                     const float *v, long ldv, float *o, long ldo, const float *alpha) {
     __m512 acc[ROWS][2];
     AK_UNROLL
@@ -184,14 +176,14 @@ AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *st,
 }
 
 // All 16·nv-wide column strips of dv_padded for a group of mr rows.
-AVX512_INLINE void accumulate_rows(const int mr, const float *st, long ld, long cols, const float *v,
+AK_AVX512_INLINE void accumulate_rows(const int mr, const float *st, long ld, long cols, const float *v,
                                    long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
     long x = 0;
     for (; x + 32 <= dv_padded; x += 32) accumulate_block(mr, 2, st, ld, cols, v + x, ldv, o + x, ldo, alpha);
     if (x < dv_padded) accumulate_block(mr, 1, st, ld, cols, v + x, ldv, o + x, ldo, alpha);
 }
 
-AVX512 static void accumulate_avx512(const float *st, long ld, long rows, long cols, const float *v,
+AK_AVX512 static void accumulate_avx512(const float *st, long ld, long rows, long cols, const float *v,
                                      long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
     long r = 0;
     for (; r + ROWS <= rows; r += ROWS)

@@ -10,8 +10,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "ak_target.h"
 
-#define AK_TARGET __attribute__((target("avx2,fma")))
 
 #define AK_ROW_FMA(r)                                          \
     do {                                                       \
@@ -41,7 +41,7 @@
         _mm256_storeu_ps(cr + 8, c##r##1);                                           \
     } while (0)
 
-AK_TARGET
+AK_AVX2
 void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();

@@ -10,8 +10,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "ak_target.h"
 
-#define AK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 enum { MR = 14, NR = 32 };
 
 #define AK_ROW_FMA(r)                                          \
@@ -45,7 +45,7 @@ enum { MR = 14, NR = 32 };
 
 #define AK_ZERO_ROW(r) __m512 c##r##_0 = _mm512_setzero_ps(), c##r##_1 = _mm512_setzero_ps()
 
-AK_TARGET
+AK_AVX512
 void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta) {
     AK_ZERO_ROW(0); AK_ZERO_ROW(1); AK_ZERO_ROW(2); AK_ZERO_ROW(3); AK_ZERO_ROW(4);
     AK_ZERO_ROW(5); AK_ZERO_ROW(6); AK_ZERO_ROW(7); AK_ZERO_ROW(8); AK_ZERO_ROW(9);

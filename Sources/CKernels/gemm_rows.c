@@ -38,19 +38,11 @@ static void rows_portable(size_t rows, size_t n, size_t k, const float *a, size_
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "ak_target.h"
 
-// Loops over a register block (bounds are compile-time constants after inlining) must be fully
-// unrolled, or the accumulators live in memory.
-#if defined(__clang__)
-#define AK_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define AK_UNROLL _Pragma("GCC unroll 32")
-#endif
-#define AK_TARGET __attribute__((target("avx2,fma")))
-#define AK_TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define AK_INLINE512 static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
-AK_TARGET static inline float hsum256(__m256 v) {
+
+AK_AVX2 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
@@ -58,7 +50,7 @@ AK_TARGET static inline float hsum256(__m256 v) {
 }
 
 // Up to four rows of op(A), copied contiguous (so transposed A costs one gather per row).
-AK_TARGET static void rows_avx2(size_t rows, size_t n, size_t k, const float *const x[ROWS],
+AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t k, const float *const x[ROWS],
                                 const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
     if (tb) {
         for (size_t j = 0; j < n; ++j) {
@@ -103,7 +95,7 @@ AK_TARGET static void rows_avx2(size_t rows, size_t n, size_t k, const float *co
 // AVX-512, B stored n×k: C[r][j] = Σ_p x[r][p]·b[j][p] for R rows and J columns at a time
 // (R·J ≤ 16 independent accumulators, so the FMA latency is hidden even at m = 1), 16 lanes
 // per step with a masked tail. Each entry's sum depends only on k, never on R, J or the split.
-AK_INLINE512 void dots512(const int R, const int J, size_t k, const float *const x[ROWS],
+AK_AVX512_INLINE void dots512(const int R, const int J, size_t k, const float *const x[ROWS],
                           const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
     __m512 s[ROWS][4];
     AK_UNROLL
@@ -146,7 +138,7 @@ AK_INLINE512 void dots512(const int R, const int J, size_t k, const float *const
 
 // AVX-512, B stored k×n: C[r][j0 .. j0 + 16·V) (+)= Σ_p x[r][p]·b[p][...] for R rows and V
 // 16-wide column vectors (the last one masked), summed over p in order from C (or 0).
-AK_INLINE512 void axpys512(const int R, const int V, size_t k, const float *const x[ROWS],
+AK_AVX512_INLINE void axpys512(const int R, const int V, size_t k, const float *const x[ROWS],
                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate, __mmask16 last) {
     __m512 s[ROWS][4];
     AK_UNROLL
@@ -176,7 +168,7 @@ AK_INLINE512 void axpys512(const int R, const int V, size_t k, const float *cons
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? last : (__mmask16)0xFFFF, s[r][v]);
 }
 
-AK_INLINE512 void rows512_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
+AK_AVX512_INLINE void rows512_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
                                 const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
     if (tb) {
         size_t j = 0;
@@ -196,7 +188,7 @@ AK_INLINE512 void rows512_fixed(const int R, size_t n, size_t k, const float *co
     }
 }
 
-AK_TARGET512 static void rows_avx512(size_t rows, size_t n, size_t k, const float *const x[ROWS],
+AK_AVX512 static void rows_avx512(size_t rows, size_t n, size_t k, const float *const x[ROWS],
                                      const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
     switch (rows) {
     case 4: rows512_fixed(4, n, k, x, b, ldb, tb, c, ldc, accumulate); break;

@@ -31,8 +31,7 @@
 
 #if defined(__x86_64__)
 #define AK_HAS_X86_VARIANTS 1
-#define AK_AVX2 __attribute__((target("avx2,fma")))
-#define AK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#include "ak_target.h"
 #else
 #define AK_HAS_X86_VARIANTS 0
 #endif

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 /// Runs the built `attend` binary the way a user or script does, with a chosen environment
@@ -54,6 +59,29 @@ enum AttendProcess {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, exitedNormally: process.terminationReason == .exit,
                       stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: errorBox.data, as: UTF8.self))
+    }
+
+    /// Starts `attend`, waits until its standard output contains `marker`, sends `signal`
+    /// (SIGINT as Ctrl-C, SIGTERM as `kill`), and returns its exit status and all it printed.
+    static func signal(_ arguments: [String], after marker: String, with signal: Int32) throws -> (status: Int32, stdout: String) {
+        let executable = try #require(binary(), "no built `attend` next to the test bundle")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains(marker) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        kill(process.processIdentifier, signal)
+        seen.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: seen, as: UTF8.self))
     }
 
     final class Box: @unchecked Sendable {

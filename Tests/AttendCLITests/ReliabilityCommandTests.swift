@@ -79,24 +79,8 @@ import Darwin
 
     /// Starts a long run and sends `signal` once it has taken a step.
     static func interrupt(_ arguments: [String], with signal: Int32) throws -> (status: Int32, events: [String]) {
-        let process = Process()
-        process.executableURL = try #require(AttendProcess.binary())
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("\"event\":\"step\"") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
-        kill(process.processIdentifier, signal)
-        seen.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let events = TinyLLMCommandTests.jsonLines(String(decoding: seen, as: UTF8.self)).compactMap { $0["event"] as? String }
-        return (process.terminationStatus, events)
+        let (status, stdout) = try AttendProcess.signal(arguments, after: "\"event\":\"step\"", with: signal)
+        return (status, TinyLLMCommandTests.jsonLines(stdout).compactMap { $0["event"] as? String })
     }
 
     @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
@@ -130,7 +114,8 @@ import Darwin
         var strays = 0
         for round in 0..<6 {
             let process = Process()
-            process.executableURL = try #require(AttendProcess.binary())
+            let binary = try #require(AttendProcess.binary())
+            process.executableURL = binary
             process.arguments = round == 0 ? arguments : resume
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -197,7 +182,8 @@ import Darwin
     /// `--max-bytes` far beyond memory streams (nothing reserved up front) until stopped.
     @Test func hugeMaxBytesStreams() throws {
         let process = Process()
-        process.executableURL = try #require(AttendProcess.binary())
+        let binary = try #require(AttendProcess.binary())
+        process.executableURL = binary
         process.arguments = ["generate", "--prompt", "ROMEO:", "--max-bytes", "30000000000"]
         let out = Pipe()
         process.standardOutput = out

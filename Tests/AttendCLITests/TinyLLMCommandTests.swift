@@ -72,25 +72,10 @@ import Testing
         let (status, _, stderr) = try Self.attend(Self.trainArguments(corpus: corpus, out: straight, steps: steps))
         #expect(status == 0, "\(stderr)")
 
-        let binary = try #require(AttendProcess.binary())
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = Self.trainArguments(corpus: corpus, out: stopped, steps: steps)
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("\"event\":\"step\"") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
-        process.interrupt()                                   // SIGINT, as Ctrl-C
-        seen.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let kinds = Self.jsonLines(String(decoding: seen, as: UTF8.self)).compactMap { $0["event"] as? String }
-        #expect(process.terminationStatus == 130, "interrupted train exited \(process.terminationStatus)")
+        let (interrupted, seen) = try AttendProcess.signal(                            // SIGINT, as Ctrl-C
+            Self.trainArguments(corpus: corpus, out: stopped, steps: steps), after: "\"event\":\"step\"", with: SIGINT)
+        let kinds = Self.jsonLines(seen).compactMap { $0["event"] as? String }
+        #expect(interrupted == 130, "interrupted train exited \(interrupted)")
         try #require(kinds.contains("interrupted"), "no interrupted event (did it finish before SIGINT?): \(kinds.suffix(3))")
 
         let (resumed, resumeOut, resumeError) = try Self.attend(
