@@ -94,6 +94,7 @@ struct AttributionInput {
         if model == "tinyllm" {
             return try tinyLLM(loadTinyLLM(modelPath: nil), name: "TinyLLM (bundled)", text: text)
         }
+        let model = try resolveModelArgument(model)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
             throw InputError("model not found: \(model). Give a BERT-family folder, a TinyLLM run folder or .safetensors file, or 'tinyllm'.")

@@ -25,7 +25,51 @@ struct ModelOptions: ParsableArguments {
         """
 
     func loadEncoder() throws -> SentenceEncoder {
-        try SentenceEncoder(modelDirectory: URL(fileURLWithPath: model))
+        try SentenceEncoder(modelDirectory: URL(fileURLWithPath: resolveModelArgument(model)))
+    }
+}
+
+/// `--model` as given: a path that exists is used as is; a Hugging Face repository id
+/// (`sentence-transformers/all-MiniLM-L6-v2`) becomes its snapshot folder in the Hugging Face
+/// cache, downloaded first when absent (with a progress line on standard error).
+func resolveModelArgument(_ model: String) throws -> String {
+    guard !FileManager.default.fileExists(atPath: model), HuggingFaceHub.isRepositoryID(model) else { return model }
+    let hub = HuggingFaceHub()
+    if let cached = hub.cachedSnapshot(model), hub.snapshotIsComplete(cached) { return cached.path }
+    let bar = DownloadProgress()
+    let folder = try hub.snapshot(model) { file, received, total in bar.show(file: file, received: received, total: total) }
+    bar.finish()
+    return folder.path
+}
+
+/// A one-line download progress display on standard error (redrawn in place on a terminal).
+final class DownloadProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var file = ""
+    private var lastDrawn = Date.distantPast
+
+    func show(file: String, received: Int64, total: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        let isNew = file != self.file
+        if isNew && !self.file.isEmpty && stderrIsTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        self.file = file
+        func megabytes(_ n: Int64) -> String { String(format: "%.1f MB", Double(n) / 1e6) }
+        if stderrIsTerminal {
+            guard isNew || Date().timeIntervalSince(lastDrawn) > 0.1 || received == total else { return }
+            lastDrawn = Date()
+            let fraction = total > 0 ? Double(received) / Double(total) : 0
+            let width = 24, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let line = "downloading \(file) \(bar) \(megabytes(received))" + (total > 0 ? " / \(megabytes(total))" : "")
+            FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+        } else if isNew {
+            printError("downloading \(file)" + (total > 0 ? " (\(megabytes(total)))" : ""))
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if !file.isEmpty && stderrIsTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
 

@@ -55,7 +55,8 @@ struct VizInputOptions: ParsableArguments {
         if model == "tinyllm" {
             return (try TinyLLMSourceLoader().loadBundled(bytes: bytes, truncate: truncate), title)
         }
-        if let model {
+        if let given = model {
+            let model = try resolveModelArgument(given)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory),
                   isDirectory.boolValue || model.hasSuffix(".safetensors") else {

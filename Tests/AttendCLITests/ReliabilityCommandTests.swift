@@ -214,3 +214,46 @@ import Darwin
         #expect(cut.status == 0 && cut.stderr.contains("the model reads the first 256"), "\(cut.stderr)")
     }
 }
+
+/// `--model ORG/NAME` on the command line: downloaded from `HF_ENDPOINT` into `HF_HUB_CACHE`
+/// with a progress line, then used from the cache (also offline).
+@Suite struct HubModelCommandTests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["ATTEND_TEST_MODEL_DIR"] != nil
+                   && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+                   "needs the MiniLM test model and python3 for the local hub"))
+    func repositoryIDsDownloadOnceThenWorkOffline() throws {
+        let model = try #require(ProcessInfo.processInfo.environment["ATTEND_TEST_MODEL_DIR"])
+        let base = try AttendProcess.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let org = base.appendingPathComponent("root/sentence-transformers")
+        try FileManager.default.createDirectory(at: org, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: org.appendingPathComponent("all-MiniLM-L6-v2").path, withDestinationPath: model)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../PretrainedTests/Fixtures/hub_server.py").standardizedFileURL
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [script.path, "--root", base.appendingPathComponent("root").path, "--lifetime", "60"]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        var line = Data()
+        while !line.contains(10) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let cache = base.appendingPathComponent("cache").path
+        let online = try AttendProcess.run(["embed", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--json", "Hello world"],
+                                           environment: ["HF_ENDPOINT": "http://127.0.0.1:\(port)", "HF_HUB_CACHE": cache])
+        #expect(online.status == 0 && online.stdout.contains("[101,7592,2088,102]"), "\(online.stderr)")
+        #expect(online.stderr.contains("downloading model.safetensors"), "\(online.stderr)")
+        let offline = try AttendProcess.run(["embed", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--json", "Hello world"],
+                                            environment: ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": cache])
+        #expect(offline.status == 0 && offline.stdout == online.stdout && !offline.stderr.contains("downloading"), "\(offline.stderr)")
+        let absent = try AttendProcess.run(["embed", "--model", "sentence-transformers/absent", "x"],
+                                           environment: ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": cache])
+        #expect(absent.status == 1 && absent.stderr.contains("HF_HUB_OFFLINE"), "\(absent.stderr)")
+    }
+}
