@@ -5,6 +5,9 @@ import Foundation
 /// weights vs rollout vs knockout, saying plainly what the model does, including when "it"
 /// does not attend to its referent.
 public struct ReferentExample: Sendable, Equatable {
+    /// The encoder the examples use when `--model` is not given and the Hugging Face cache holds it.
+    public static let defaultRepository = "sentence-transformers/all-MiniLM-L6-v2"
+
     public let name: String
     public let sentence: String
     /// The pronoun followed.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AttentionViz
 import Foundation
+import Pretrained
 
 /// `attend explain`: one text through self-attention, step by step, as the seeds explain it.
 struct Explain: ParsableCommand {
@@ -106,10 +107,15 @@ struct Explain: ParsableCommand {
 extension Explain {
     /// `--example animal-tired` and friends: the seed's sentence through a real encoder.
     func runRealModelExample(_ example: ReferentExample) throws {
-        guard let model = input.model, model != "tinyllm" else {
+        // Without --model: all-MiniLM-L6-v2 when the Hugging Face cache already holds it (no download).
+        let cached = HuggingFaceHub().cachedSnapshot(ReferentExample.defaultRepository)
+            .flatMap { HuggingFaceHub().snapshotIsComplete($0) ? $0.path : nil }
+        guard let given = input.model ?? cached, given != "tinyllm" else {
             throw InputError("--example \(example.name) runs a real pretrained encoder: add --model DIR with a "
-                + "BERT-family folder. \(ModelOptions.whereToGetAModel)")
+                + "BERT-family folder, or --model \(ReferentExample.defaultRepository) to download it into the "
+                + "Hugging Face cache. \(ModelOptions.whereToGetAModel)")
         }
+        let model = try resolveModelArgument(given)
         guard BertSourceLoader.isBertFolder(model) else {
             throw InputError("--example \(example.name) needs a BERT-family encoder folder (config.json, vocab.txt, "
                 + "model.safetensors); \(model) is not one. \(ModelOptions.whereToGetAModel)")

