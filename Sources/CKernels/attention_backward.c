@@ -15,48 +15,27 @@
 //   dK += dSᵀ·Q,   dQ += dS·K
 #include "include/ak_attention_backward.h"
 #include "attention_backward_ops.h"
+#include "attention_mask.h"
 #include <math.h>
 
 static long round16(long n) { return (n + 15) / 16 * 16; }
-
-/// First allowed key of query i by position (sliding window), ≥ 0.
-static long key_lo(const ak_attention_problem *p, long i) {
-    if (p->window <= 0) return 0;
-    long lo = i + (p->lk - p->lq) + 1 - p->window;
-    return lo > 0 ? lo : 0;
-}
-
-/// One past the last allowed key of query i by position (causal, key padding), ≥ 0.
-static long key_hi(const ak_attention_problem *p, long i) {
-    long hi = p->causal ? i + (p->lk - p->lq) + 1 : p->lk;
-    if (hi > p->key_limit) hi = p->key_limit;
-    return hi > 0 ? hi : 0;
-}
 
 /// Adds ALiBi and the element mask to the raw scores S[r][c] (query i0 + r, key j0 + c) and
 /// sets pairs forbidden by position or by a boolean mask to −inf. Cheap next to the products,
 /// and skipped when the tile has no bias and every pair is allowed.
 static void finish_scores(const ak_attention_problem *p, float *s, long lds,
                           long i0, long rows, long j0, long cols) {
-    const int inside = j0 >= key_lo(p, i0 + rows - 1) && j0 + cols <= key_hi(p, i0);
-    if (inside && p->alibi_slope == 0.0f && p->mask_kind == 0) return;
-    const long offset = p->lk - p->lq;
+    const int inside = j0 >= ak_key_lo(p, i0 + rows - 1) && j0 + cols <= ak_key_hi(p, i0);
+    const int biased = ak_has_score_bias(p);
+    if (inside && !biased) return;
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;
         const long i = i0 + r;
+        const long lo = ak_key_lo(p, i), hi = ak_key_hi(p, i);
         for (long c = 0; c < cols; c++) {
             const long j = j0 + c;
-            float x = row[c];
-            if (p->alibi_slope != 0.0f) {
-                const long dist = i + offset - j;
-                x -= p->alibi_slope * (float)(dist < 0 ? -dist : dist);
-            }
-            if (p->mask_kind != 0) {
-                const float m = p->mask[i * p->mask_stride_i + j * p->mask_stride_j];
-                if (p->mask_kind == 2) x += m;
-                else if (m == 0.0f) x = -INFINITY;
-            }
-            if (!inside && (j < key_lo(p, i) || j >= key_hi(p, i))) x = -INFINITY;
+            float x = biased ? ak_finish_score(p, i, j, row[c], 1.0f) : row[c];
+            if (!inside && (j < lo || j >= hi)) x = -INFINITY;
             row[c] = x;
         }
     }

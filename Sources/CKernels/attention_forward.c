@@ -50,25 +50,12 @@ size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, lo
 static void finish_scores(const ak_attention_problem *p, float *st, long ld,
                           long i0, long rows, long j0, long cols, int positional) {
     const long offset = p->lk - p->lq;
-    const float slope = p->alibi_slope * AK_LOG2E;
+    const int biased = ak_has_score_bias(p);
     for (long c = 0; c < cols; c++) {
         float *s = st + c * ld;
         const long j = j0 + c;
-        if (p->alibi_slope != 0.0f) {
-            for (long r = 0; r < rows; r++) {
-                const long distance = i0 + r + offset - j;
-                s[r] -= slope * (float)(distance < 0 ? -distance : distance);
-            }
-        }
-        if (p->mask_kind != 0) {
-            const float *mask = p->mask + i0 * p->mask_stride_i + j * p->mask_stride_j;
-            const long stride = p->mask_stride_i;
-            if (p->mask_kind == 2) {
-                for (long r = 0; r < rows; r++) s[r] += AK_LOG2E * mask[r * stride];
-            } else {
-                for (long r = 0; r < rows; r++)
-                    if (mask[r * stride] == 0.0f) s[r] = -INFINITY;
-            }
+        if (biased) {
+            for (long r = 0; r < rows; r++) s[r] = ak_finish_score(p, i0 + r, j, s[r], AK_LOG2E);
         }
         if (positional) {
             // Key j is allowed for the rows r_lo ≤ r < r_hi: j < key_limit, causal
@@ -130,7 +117,7 @@ void ak_attention_forward_rows(const ak_attention_problem *p,
     // every row's range, i.e. inside [key_lo(last row), key_hi(first row)).
     const long lo = ak_key_lo(p, i0), hi = ak_key_hi(p, i1 - 1);
     const long inner_lo = ak_key_lo(p, i1 - 1), inner_hi = ak_key_hi(p, i0);
-    const int biased = p->alibi_slope != 0.0f || p->mask_kind != 0;
+    const int biased = ak_has_score_bias(p);
     for (long j0 = lo; j0 < hi; j0 += bc) {
         const long cols = hi - j0 < bc ? hi - j0 : bc;
         const int positional = !(j0 >= inner_lo && j0 + cols <= inner_hi);

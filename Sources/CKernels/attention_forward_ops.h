@@ -14,20 +14,7 @@
 #define AK_ATTENTION_FORWARD_OPS_H
 
 #include "include/ak_attention.h"
-
-/// First key query i may attend by position (sliding window), ≥ 0.
-static inline long ak_key_lo(const ak_attention_problem *p, long i) {
-    if (p->window <= 0) return 0;
-    const long lo = i + (p->lk - p->lq) + 1 - p->window;
-    return lo > 0 ? lo : 0;
-}
-
-/// One past the last key query i may attend by position (causal, key padding), ≥ 0.
-static inline long ak_key_hi(const ak_attention_problem *p, long i) {
-    long hi = p->causal ? i + (p->lk - p->lq) + 1 : p->lk;
-    if (hi > p->key_limit) hi = p->key_limit;
-    return hi > 0 ? hi : 0;
-}
+#include "attention_mask.h"
 
 typedef struct ak_forward_ops {
     /// Q̂ ← scale·q (scale already multiplied by log₂e) for rows [0, rows) of q ([rows, d], row stride d), zero padding rows.

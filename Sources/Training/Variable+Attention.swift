@@ -82,10 +82,10 @@ enum ComposedAttention {
     static func bias(_ p: AttentionProblem) -> Tensor {
         let (lq, lk) = (p.queryLength, p.keyLength)
         var elementMask: Tensor? = nil, isAdditive = false
-        switch p.mask {
+        switch p.mask.element {
         case .boolean(let t): elementMask = t
         case .additive(let t): elementMask = t; isAdditive = true
-        default: break
+        case nil: break
         }
         let ms = elementMask.map { AttentionProblem.maskStrides($0, batch: p.batch, heads: p.queryHeads, queries: lq, keys: lk) }
         var out = [Float](repeating: -.infinity, count: p.batch * p.queryHeads * lq * lk)

@@ -11,6 +11,14 @@ public struct AttentionCase: Sendable, CustomStringConvertible {
         case boolean([Int])
         /// A random additive mask of this shape (unit normal, ~15% `-inf`).
         case additive([Int])
+        /// Every listed rule at once (at most one boolean/additive among them).
+        case all([MaskKind])
+
+        /// The rules this kind applies, flattened.
+        var parts: [MaskKind] {
+            if case .all(let list) = self { return list.flatMap(\.parts) }
+            return [self]
+        }
     }
 
     public var name: String
@@ -44,7 +52,8 @@ public struct AttentionCase: Sendable, CustomStringConvertible {
     /// The element-mask tensor, if any (deterministic from the case).
     public var maskTensor: Tensor? {
         var g = SeededGenerator(seed: 99)
-        switch mask {
+        let elements = mask.parts.filter { if case .boolean = $0 { return true }; if case .additive = $0 { return true }; return false }
+        switch elements.first {
         case .boolean(let shape):
             let u = Tensor.randomUniform(shape, generator: &g)
             return Tensor(shape: shape, scalars: u.scalars.map { $0 < 0.3 ? 0 : 1 })
@@ -57,14 +66,18 @@ public struct AttentionCase: Sendable, CustomStringConvertible {
         }
     }
 
-    public var attentionMask: AttentionMask {
+    public var attentionMask: AttentionMask { Self.attentionMask(mask, tensor: maskTensor) }
+
+    static func attentionMask(_ mask: MaskKind, tensor: Tensor?) -> AttentionMask {
         switch mask {
+        case .all(let parts):
+            return parts.reduce(AttentionMask.none) { $0.combined(with: attentionMask($1, tensor: tensor)) }
         case .none: return .none
         case .causal: return .causal
         case .slidingWindow(let w): return .slidingWindow(w)
         case .keyPadding(let lengths): return .keyPadding(lengths)
-        case .boolean: return .boolean(maskTensor!)
-        case .additive: return .additive(maskTensor!)
+        case .boolean: return .boolean(tensor!)
+        case .additive: return .additive(tensor!)
         }
     }
 
@@ -74,24 +87,36 @@ public struct AttentionCase: Sendable, CustomStringConvertible {
     public var forwardFLOPs: Double { 4 * Double(batch * queryHeads * queryLength * keyLength * headDimension) }
 
     /// Whether query `i` may attend key `j`, written from the documented definitions.
-    public func allowed(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Bool {
-        let last = i + keyLength - queryLength   // the key aligned with query i (bottom-right)
-        switch mask {
-        case .none: return true
-        case .causal: return j <= last
-        case .slidingWindow(let w): return j <= last && j > last - w
-        case .keyPadding(let lengths): return j < lengths[b]
-        case .boolean(let shape): return Self.element(maskTensor!, shape, b, h, i, j) != 0
-        case .additive: return true
-        }
-    }
+    public func allowed(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Bool { rules().allowed(b, h, i, j) }
 
     /// The additive bias on score `(i, j)`: ALiBi and the additive mask.
-    public func bias(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Double {
-        var total = 0.0
-        if let slopes { total -= Double(slopes[h]) * Double(abs(i + keyLength - queryLength - j)) }
-        if case .additive(let shape) = mask { total += Double(Self.element(maskTensor!, shape, b, h, i, j)) }
-        return total
+    public func bias(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Double { rules().bias(b, h, i, j) }
+
+    /// Whether query `i` may attend key `j` and the bias on that score, written from the
+    /// documented definitions (every rule of a composed mask must allow the pair); the mask
+    /// tensor is generated once and captured.
+    public func rules() -> (allowed: @Sendable (Int, Int, Int, Int) -> Bool, bias: @Sendable (Int, Int, Int, Int) -> Double) {
+        let tensor = maskTensor, parts = mask.parts, slopes = slopes
+        let (lq, lk) = (queryLength, keyLength)
+        let allowed: @Sendable (Int, Int, Int, Int) -> Bool = { b, h, i, j in
+            let last = i + lk - lq   // the key aligned with query i (bottom-right)
+            return parts.allSatisfy { part in
+                switch part {
+                case .none, .all, .additive: return true
+                case .causal: return j <= last
+                case .slidingWindow(let w): return j <= last && j > last - w
+                case .keyPadding(let lengths): return j < lengths[b]
+                case .boolean(let shape): return Self.element(tensor!, shape, b, h, i, j) != 0
+                }
+            }
+        }
+        let bias: @Sendable (Int, Int, Int, Int) -> Double = { b, h, i, j in
+            var total = 0.0
+            if let slopes { total -= Double(slopes[h]) * Double(abs(i + lk - lq - j)) }
+            for case .additive(let shape) in parts { total += Double(Self.element(tensor!, shape, b, h, i, j)) }
+            return total
+        }
+        return (allowed, bias)
     }
 
     /// Reads a mask broadcast to `[B, Hq, Lq, Lk]` by explicit index arithmetic.
@@ -108,7 +133,8 @@ public struct AttentionCase: Sendable, CustomStringConvertible {
 
     /// The Float64 output and log-sum-exp of this case.
     public func float64(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> (output: [Double], logSumExp: [Double]) {
-        Float64Reference.attentionWithLogSumExp(
+        let (allowed, bias) = rules()
+        return Float64Reference.attentionWithLogSumExp(
             queries: q, keys: k, values: v, scale: scale.map(Double.init), allowed: allowed, bias: bias)
     }
 }
@@ -132,5 +158,29 @@ extension AttentionCase {
         AttentionCase("additive [B,Hq,Lq,Lk]", b: 2, hq: 2, hkv: 1, lq: 19, lk: 23, d: 8, dv: 6, mask: .additive([2, 2, 19, 23])),
         AttentionCase("alibi causal", b: 1, hq: 4, hkv: 4, lq: 100, lk: 100, d: 32, dv: 32, mask: .causal, alibi: true),
         AttentionCase("alibi none Lq<Lk", b: 1, hq: 3, hkv: 1, lq: 10, lk: 77, d: 16, dv: 5, alibi: true),
-    ]
+    ] + combinations
+
+    /// Composed masks: every combination of {none, causal, sliding window} × {no padding,
+    /// key padding with an empty and a short row} × {no tensor, boolean, additive}, beyond the
+    /// single rules above. The padding rows of length 0 and 2 (with causal, Lq > Lk) leave
+    /// fully masked query rows.
+    public static let combinations: [AttentionCase] = {
+        var cases: [AttentionCase] = []
+        let (b, hq, hkv, lq, lk) = (3, 2, 1, 21, 37)
+        let positions: [(String, [MaskKind])] = [("", []), ("causal", [.causal]), ("window 5", [.slidingWindow(5)])]
+        let paddings: [(String, [MaskKind])] = [("", []), ("padding", [.keyPadding([37, 0, 19])])]
+        let tensors: [(String, [MaskKind])] = [("", []), ("boolean", [.boolean([b, 1, lq, lk])]), ("additive", [.additive([hq, 1, lk])])]
+        for (pn, p) in positions {
+            for (an, a) in paddings {
+                for (tn, t) in tensors where (p + a + t).count >= 2 {
+                    let name = [pn, an, tn].filter { !$0.isEmpty }.joined(separator: " + ")
+                    cases.append(AttentionCase(name, b: b, hq: hq, hkv: hkv, lq: lq, lk: lk, d: 11, dv: 6, mask: .all(p + a + t),
+                                               alibi: cases.count % 3 == 0))
+                }
+            }
+        }
+        cases.append(AttentionCase("causal + padding Lq>Lk", b: 2, hq: 2, hkv: 2, lq: 30, lk: 20, d: 8, dv: 8,
+                                   mask: .all([.causal, .keyPadding([20, 3])])))
+        return cases
+    }()
 }

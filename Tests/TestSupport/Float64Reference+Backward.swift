@@ -72,18 +72,7 @@ extension AttentionCase {
     public func float64Backward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor)
         -> (queries: [Double], keys: [Double], values: [Double])
     {
-        // `allowed`/`bias` regenerate the mask tensor on every call; read one copy instead.
-        let element = maskTensor
-        let allowed: (Int, Int, Int, Int) -> Bool = { b, h, i, j in
-            if case .boolean(let shape) = mask { return Self.element(element!, shape, b, h, i, j) != 0 }
-            return self.allowed(b, h, i, j)
-        }
-        let bias: (Int, Int, Int, Int) -> Double = { b, h, i, j in
-            guard case .additive(let shape) = mask else { return self.bias(b, h, i, j) }
-            var total = Double(Self.element(element!, shape, b, h, i, j))
-            if let slopes { total -= Double(slopes[h]) * Double(abs(i + keyLength - queryLength - j)) }
-            return total
-        }
+        let (allowed, bias) = rules()
         return Float64Reference.attentionBackward(
             queries: q, keys: k, values: v, outputGradient: dO, scale: scale.map(Double.init),
             allowed: allowed, bias: bias)

@@ -31,6 +31,14 @@ struct AttentionCase: CustomStringConvertible, Sendable {
                       mask: .additive(randomTensor([2, 1, 2, 3], seed: 104)), scale: 0.3),
         AttentionCase(name: "ALiBi causal GQA 4/2", batch: 1, queryHeads: 4, keyValueHeads: 2, queryLength: 4, keyLength: 4, headDimension: 2, valueDimension: 2, mask: .causal, alibi: true),
         AttentionCase(name: "single query single key", batch: 1, queryHeads: 1, keyValueHeads: 1, queryLength: 1, keyLength: 1, headDimension: 1, valueDimension: 1),
+        // Composed masks: causal + padding (a batch of prompts), window + padding + boolean, causal + additive.
+        AttentionCase(name: "causal + key padding [4, 2] Lq<Lk", batch: 2, queryHeads: 2, keyValueHeads: 1, queryLength: 3, keyLength: 5, headDimension: 3, valueDimension: 2,
+                      mask: AttentionMask(causal: true, keyLengths: [4, 2])),
+        AttentionCase(name: "window 2 + padding [5, 0] + boolean", batch: 2, queryHeads: 2, keyValueHeads: 2, queryLength: 5, keyLength: 5, headDimension: 2, valueDimension: 3,
+                      mask: AttentionMask.slidingWindow(2).combined(with: .keyPadding([5, 0]))
+                          .combined(with: .boolean(Tensor(shape: [1, 1, 1, 5], scalars: [1, 0, 1, 1, 1])))),
+        AttentionCase(name: "causal + additive, ALiBi", batch: 1, queryHeads: 2, keyValueHeads: 2, queryLength: 4, keyLength: 4, headDimension: 3, valueDimension: 3,
+                      mask: AttentionMask.causal.combined(with: .additive(randomTensor([1, 2, 4, 4], seed: 105))), alibi: true),
     ]
 }
 

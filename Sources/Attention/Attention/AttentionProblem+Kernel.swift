@@ -5,10 +5,10 @@ import CKernels
 extension AttentionProblem {
     /// The `.boolean` / `.additive` mask tensor, if any, and its C kind (1 boolean, 2 additive).
     package var elementMask: (tensor: Tensor, kind: Int)? {
-        switch mask {
-        case .boolean(let t): return (t, 1)
-        case .additive(let t): return (t, 2)
-        default: return nil
+        switch mask.element {
+        case .boolean(let t): return (t, Int(AK_MASK_BOOLEAN.rawValue))
+        case .additive(let t): return (t, Int(AK_MASK_ADDITIVE.rawValue))
+        case nil: return nil
         }
     }
 
@@ -24,18 +24,13 @@ extension AttentionProblem {
         let scalars = element?.tensor.scalars ?? [0]
         return scalars.withUnsafeBufferPointer { maskBuffer in
             body { b, h in
-                var causal = 0, window = 0, keyLimit = keyLength
-                switch mask {
-                case .causal: causal = 1
-                case .slidingWindow(let w): causal = 1; window = w
-                case .keyPadding(let lengths): keyLimit = lengths[b]
-                default: break
-                }
+                let causal = mask.isCausal ? 1 : 0, window = mask.window ?? 0
+                let keyLimit = mask.keyLengths?[b] ?? keyLength
                 return ak_attention_problem(
                     lq: queryLength, lk: keyLength, d: headDimension, dv: valueDimension,
                     scale: scale, alibi_slope: alibiSlopes?[h] ?? 0,
                     causal: causal, window: window, key_limit: keyLimit,
-                    mask_kind: element?.kind ?? 0,
+                    mask_kind: element?.kind ?? Int(AK_MASK_NONE.rawValue),
                     mask: maskBuffer.baseAddress! + b * strides[0] + h * strides[1],
                     mask_stride_i: strides[2], mask_stride_j: strides[3])
             }

@@ -40,17 +40,17 @@ package struct AttentionProblem: Sendable {
             dv = values[3]
         }
         let full = [b, hq, lq, lk]
-        switch mask {
-        case .none, .causal: break
-        case .slidingWindow(let w):
-            precondition(w >= 1, "\(function): slidingWindow needs a window ≥ 1, got \(w)")
-        case .keyPadding(let lengths):
-            precondition(lengths.count == b, "\(function): keyPadding has \(lengths.count) lengths for batch \(b) (queries \(queries))")
+        if let w = mask.window {
+            checkPrecondition(w >= 1, "\(function): a sliding window needs a window ≥ 1, got \(w)")
+        }
+        if let lengths = mask.keyLengths {
+            checkPrecondition(lengths.count == b, "\(function): keyPadding has \(lengths.count) lengths for batch \(b) (queries \(queries))")
             for (row, n) in lengths.enumerated() {
-                precondition(n >= 0 && n <= lk, "\(function): keyPadding length \(n) for batch row \(row) is outside 0...\(lk) (keys \(keys))")
+                checkPrecondition(n >= 0 && n <= lk, "\(function): keyPadding length \(n) for batch row \(row) is outside 0...\(lk) (keys \(keys))")
             }
-        case .boolean(let t), .additive(let t):
-            precondition(t.rank <= 4 && Tensor.broadcastShape(t.shape, full) == full,
+        }
+        if let t = mask.element?.tensor {
+            checkPrecondition(t.rank <= 4 && Tensor.broadcastShape(t.shape, full) == full,
                 "\(function): mask shape \(t.shape) does not broadcast to scores shape \(full) [B, Hq, Lq, Lk]")
         }
         if let alibiSlopes {
@@ -64,20 +64,9 @@ package struct AttentionProblem: Sendable {
     }
 
     /// The range of keys query `i` may attend by position alone (causal / sliding window / padding);
-    /// element masks (`.boolean`, `.additive`) are applied on top.
+    /// element masks (`.boolean`, `.additive`) are applied on top. See ``AttentionMask/keyRange(batch:query:queries:keys:)``.
     package func keyRange(batch b: Int, query i: Int) -> Range<Int> {
-        switch mask {
-        case .causal:
-            return 0..<max(0, min(keyLength, i + causalOffset + 1))
-        case .slidingWindow(let w):
-            let hi = min(keyLength, i + causalOffset + 1)
-            let lo = max(0, i + causalOffset + 1 - w)
-            return lo < hi ? lo..<hi : 0..<0
-        case .keyPadding(let lengths):
-            return 0..<lengths[b]
-        default:
-            return 0..<keyLength
-        }
+        mask.keyRange(batch: b, query: i, queries: queryLength, keys: keyLength)
     }
 
     /// Strides (elements) to read a `.boolean`/`.additive` tensor as `[B, Hq, Lq, Lk]`.

@@ -43,9 +43,6 @@ extension MultiHeadAttention {
     }
 
     static func isCausalOrNone(_ mask: AttentionMask) -> Bool {
-        switch mask {
-        case .none, .causal: return true
-        default: return false
-        }
+        mask.window == nil && mask.keyLengths == nil && mask.element == nil
     }
 }

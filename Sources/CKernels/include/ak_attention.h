@@ -9,12 +9,19 @@
 // picks the (batch, query head) and offsets every pointer to it; the kernel never allocates,
 // never starts threads, and touches only the rows it is given.
 
+/// What `mask` holds (`ak_attention_problem.mask_kind`).
+typedef enum ak_mask_kind {
+    AK_MASK_NONE = 0,      ///< no element mask
+    AK_MASK_BOOLEAN = 1,   ///< nonzero = may attend
+    AK_MASK_ADDITIVE = 2,  ///< added to the scaled score (−∞ forbids)
+} ak_mask_kind;
+
 /// Which keys query i may see, for one (batch, query head). Every rule is applied together:
 ///   key_lo(i) ≤ j < key_hi(i), with
 ///   key_hi(i) = min(key_limit, causal ? i + (Lk − Lq) + 1 : Lk)
 ///   key_lo(i) = window > 0 ? i + (Lk − Lq) + 1 − window : 0          (clamped to ≥ 0)
-/// plus, when `mask_kind` is 1 (boolean), mask[i·mask_stride_i + j·mask_stride_j] ≠ 0, and
-/// when 2 (additive), that element is added to the scaled score. Broadcast axes have stride 0.
+/// plus, when `mask_kind` is AK_MASK_BOOLEAN, mask[i·mask_stride_i + j·mask_stride_j] ≠ 0, and
+/// when AK_MASK_ADDITIVE, that element is added to the scaled score. Broadcast axes have stride 0.
 /// ALiBi adds −alibi_slope·|i + (Lk − Lq) − j| (0 means no ALiBi).
 typedef struct ak_attention_problem {
     long lq, lk, d, dv;
