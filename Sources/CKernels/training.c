@@ -4,6 +4,7 @@
 // and the entry points call the table of the process-wide level, `ak_simd_level()`. Reductions sit under `fp reassociate(on)` so they vectorise
 // too; their order is then fixed by the code, not by the thread count.
 #include "ak_training.h"
+#include "ak_math.h"
 #include "ak_cpu.h"
 #include <math.h>
 #include <string.h>
@@ -36,27 +37,8 @@
 #define AK_HAS_X86_VARIANTS 0
 #endif
 
-// MARK: - Scalar math (inlined into both variants)
+// MARK: - Scalar math (inlined into both variants; tanh, erf and GELU are in include/ak_math.h)
 
-/// tanh(x), Eigen's [13/6] rational approximation on [−7.905, 7.905]; |error| ≤ 4e-7.
-AK_INLINE float ak_tanh(float value) {
-    const float clamp = 7.90531110763549805f;
-    float x = value < -clamp ? -clamp : (value > clamp ? clamp : value);
-    float x2 = x * x;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    float t = x * p / q;
-    return (value < 4e-4f && value > -4e-4f) ? value : t;
-}
 
 /// exp(x) for x ≤ 88: 2ⁿ·exp(r) with n = round(x·log₂e), r = x − n·ln2 split in two
 /// constants (Cephes `expf`), a degree-6 polynomial for exp(r); relative error ≤ 2 ulp.
@@ -80,18 +62,6 @@ AK_INLINE float ak_exp(float x) {
     return x < low ? 0.0f : p * scale;
 }
 
-#define AK_SQRT_2_OVER_PI 0.79788456080286536f
-#define AK_GELU_C 0.044715f
-
-AK_INLINE float ak_gelu_tanh(float x) {
-    return 0.5f * x * (1.0f + ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x)));
-}
-
-/// d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): ½(1 + t) + ½x(1 − t²)·u′.
-AK_INLINE float ak_gelu_tanh_derivative(float x) {
-    float t = ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
-    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
-}
 
 /// max over n ≥ 1 elements, with eight running maxima so the loop vectorises.
 AK_INLINE float ak_row_max(const float *x, size_t n) {

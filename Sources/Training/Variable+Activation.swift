@@ -14,26 +14,21 @@ enum GELUMath {
     static let inverseSqrtTwo: Float = 0.70710678118654752
     static let inverseSqrtTwoPi: Float = 0.39894228040143268  // 1/√(2π)
 
+    /// GELU (CKernels' `ak_math.h`, the functions inference uses too).
     @inline(__always)
     static func value(_ x: Float, _ approximation: GELUApproximation) -> Float {
         switch approximation {
-        case .exact: return 0.5 * x * (1 + erff(x * inverseSqrtTwo))
-        case .tanh: return 0.5 * x * (1 + fastTanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+        case .exact: return ak_gelu_exact(x)
+        case .tanh: return ak_gelu_tanh(x)
         }
     }
 
-    /// d GELU / dx.
+    /// d GELU / dx: `Φ(x) + x·φ(x)` (exact) or `½(1 + tanh u) + ½x·sech²u·u′` (tanh form).
     @inline(__always)
     static func derivative(_ x: Float, _ approximation: GELUApproximation) -> Float {
         switch approximation {
-        case .exact:
-            // d/dx [x·Φ(x)] = Φ(x) + x·φ(x)
-            return 0.5 * (1 + erff(x * inverseSqrtTwo)) + x * inverseSqrtTwoPi * expf(-0.5 * x * x)
-        case .tanh:
-            // u = √(2/π)(x + 0.044715x³): d/dx [x/2 (1 + tanh u)] = ½(1 + tanh u) + x/2 · sech²u · u′
-            let u = sqrtTwoOverPi * (x + 0.044715 * x * x * x)
-            let t = fastTanh(u)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
+        case .exact: return ak_gelu_exact_derivative(x)
+        case .tanh: return ak_gelu_tanh_derivative(x)
         }
     }
 }

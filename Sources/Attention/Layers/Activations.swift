@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CKernels
 
 /// Which GELU formula a layer uses.
 public enum GELUApproximation: String, Sendable, Codable {
@@ -15,13 +9,13 @@ public enum GELUApproximation: String, Sendable, Codable {
 }
 
 extension Tensor {
-    /// GELU elementwise; see ``GELUApproximation``.
+    /// GELU elementwise; see ``GELUApproximation``. The formulas are CKernels' `ak_gelu_exact`
+    /// and `ak_gelu_tanh` (`ak_math.h`), the same functions training differentiates, so a model
+    /// is evaluated with exactly the activation it was trained with.
     public func gelu(_ approximation: GELUApproximation = .tanh) -> Tensor {
         switch approximation {
-        case .exact:
-            return map { x in 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
-        case .tanh:
-            return map { x in 0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x))) }
+        case .exact: return map { ak_gelu_exact($0) }
+        case .tanh: return map { ak_gelu_tanh($0) }
         }
     }
 

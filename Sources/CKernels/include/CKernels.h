@@ -14,5 +14,6 @@
 #include "ak_attention_backward.h"
 #include "ak_ops.h"
 #include "ak_training.h"
+#include "ak_math.h"
 
 #endif
