@@ -66,19 +66,29 @@ public struct TinyLLMDecoder: Sendable {
     /// Runs `chunk` (the bytes after those already cached) through every block with its
     /// cache; the logits of the chunk's last byte.
     private mutating func forwardCached(_ chunk: [Int]) -> [Float] {
-        let d = model.configuration.width
-        let start = caches[0].length                                        // position of chunk[0]
-        var x = model.embedding(chunk).reshaped([1, chunk.count, d])        // [1, n, d]
-        if let positions = model.positions { x = positions(x, startPosition: start) }
-        for i in model.blocks.indices {
-            x = model.blocks[i](x, mask: .causal, cache: &caches[i])
-        }
-        let last = x.sliced(axis: 1, (chunk.count - 1)..<chunk.count)       // [1, 1, d]
-        return model.head(model.finalNorm(last)).scalars
+        model.forwardCached(chunk, caches: &caches)
     }
 
     private func lastRowLogits(_ logits: Tensor) -> [Float] {
         let (l, v) = (logits.shape[1], logits.shape[2])
         return Array(logits.scalars[((l - 1) * v)..<(l * v)])
+    }
+}
+
+extension TinyLLMModel {
+    /// Runs `chunk` (the bytes after those already in `caches`, one uniform batch-1 cache per
+    /// block) through every block, appending to the caches; the logits `[256]` of the chunk's
+    /// last byte. The one forward that both ``TinyLLMDecoder`` and ``TinyLLMBatchDecoder`` use
+    /// for a prompt or a window refill, so the two give the same bits.
+    func forwardCached(_ chunk: [Int], caches: inout [KeyValueCache]) -> [Float] {
+        let d = configuration.width
+        let start = caches[0].length                                        // position of chunk[0]
+        var x = embedding(chunk).reshaped([1, chunk.count, d])              // [1, n, d]
+        if let positions { x = positions(x, startPosition: start) }
+        for i in blocks.indices {
+            x = blocks[i](x, mask: .causal, cache: &caches[i])
+        }
+        let last = x.sliced(axis: 1, (chunk.count - 1)..<chunk.count)       // [1, 1, d]
+        return head(finalNorm(last)).scalars
     }
 }

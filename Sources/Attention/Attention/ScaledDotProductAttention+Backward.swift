@@ -45,12 +45,12 @@ public func scaledDotProductAttentionBackward(
         function: function, queries: queries.shape, keys: keys.shape, values: values.shape,
         scale: scale, mask: mask, alibiSlopes: alibiSlopes)
     let outputShape = [problem.batch, problem.queryHeads, problem.queryLength, problem.valueDimension]
-    precondition(outputGradient.shape == outputShape,
+    checkPrecondition(outputGradient.shape == outputShape,
         "\(function): outputGradient shape \(outputGradient.shape) must be \(outputShape) [B, Hq, Lq, Dv] (queries \(queries.shape), values \(values.shape))")
-    precondition(output.shape == outputShape,
+    checkPrecondition(output.shape == outputShape,
         "\(function): output shape \(output.shape) must be \(outputShape) [B, Hq, Lq, Dv] (queries \(queries.shape), values \(values.shape))")
     let rowShape = Array(outputShape.prefix(3))
-    precondition(logSumExp.shape == rowShape,
+    checkPrecondition(logSumExp.shape == rowShape,
         "\(function): logSumExp shape \(logSumExp.shape) must be \(rowShape) [B, Hq, Lq] (queries \(queries.shape))")
     switch implementation {
     case .reference:

@@ -40,8 +40,8 @@ extension MatrixMultiply {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
         path: GemmPath, threads: Int = Threading.threadCount
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
-        precondition(
+        checkPrecondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
+        checkPrecondition(
             ldc >= n && lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n),
             "gemm: leading dimensions lda=\(lda) ldb=\(ldb) ldc=\(ldc) too small for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
@@ -51,7 +51,7 @@ extension MatrixMultiply {
                   transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
         case .unpacked:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
-        case .automatic where m <= fewRowsLimit:
+        case .automatic where m <= fewRowsLimit || rowIndependent:
             gemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                  c: c, ldc: ldc, accumulate: accumulate, path: .rowsSIMD, threads: threads)
         case .rowsSIMD, .rowsPortable:
@@ -70,7 +70,22 @@ extension MatrixMultiply {
         }
     }
 
-    /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
+    /// While `true`, `.automatic` sends every product, whatever `m`, to the few-row kernel
+    /// (`ak_sgemm_rows`), which sums each row of C on its own in an order that depends only on
+    /// k: row `r` of `A·B` is then bit-identical to `A[r]·B` computed alone (batch invariance).
+    /// The packed and unpacked kernels do not have this property (their sums depend on `m`).
+    /// Set it with ``withRowIndependentProducts(_:)``; it is read on the calling thread only.
+    @TaskLocal package static var rowIndependent = false
+
+    /// Runs `body` with ``rowIndependent`` set: every `.automatic` product inside computes each
+    /// output row exactly as a one-row product would. Batched decoding uses it so that a row
+    /// of a batch gets the same bits as the same token decoded alone (whose products have
+    /// `m = 1` and take the few-row path anyway). The few-row kernel reads `B` once per four
+    /// rows, so for decode-sized `m` it costs about what the packed kernel would.
+    package static func withRowIndependentProducts<R>(_ body: () throws -> R) rethrows -> R {
+        try $rowIndependent.withValue(true, operation: body)
+    }
+
     /// Up to this many rows of op(A), packing B costs more than it saves: each element of B is
     /// used only `m` times (decoding one token has `m = 1`).
     package static let fewRowsLimit = 4
@@ -94,6 +109,7 @@ extension MatrixMultiply {
         if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
     }
 
+    /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
     private static func packedParallel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,

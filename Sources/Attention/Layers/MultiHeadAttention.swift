@@ -165,12 +165,12 @@ extension MultiHeadAttention {
 
     /// Projected heads: queries `[B, Hq, L, D]`, keys and values `[B, Hkv, Lc, D]`, with RoPE
     /// applied to queries and keys (self-attention only) at `positionOffset`.
-    func project(_ x: Tensor, context: Tensor?, positionOffset: Int) -> (Tensor, Tensor, Tensor) {
+    func project(_ x: Tensor, context: Tensor?, positionOffset: Int, rotates: Bool = true) -> (Tensor, Tensor, Tensor) {
         var q = Self.splitHeads(wq(x), heads: heads)
         let source = context ?? x
         var k = Self.splitHeads(wk(source), heads: keyValueHeads)
         let v = Self.splitHeads(wv(source), heads: keyValueHeads)
-        if context == nil, case .rotary(let rope) = positionalEncoding {
+        if rotates, context == nil, case .rotary(let rope) = positionalEncoding {
             q = rope(q, startPosition: positionOffset)
             k = rope(k, startPosition: positionOffset)
         }
