@@ -29,6 +29,7 @@ import Attention
 /// logits = decoder.append([[nextA], [nextB]])           // two [256] rows
 /// ```
 public struct TinyLLMBatchDecoder: Sendable {
+    /// The model every row is decoded with.
     public let model: TinyLLMModel
     /// `B`, the number of rows.
     public let batch: Int

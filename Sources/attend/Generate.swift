@@ -33,7 +33,7 @@ struct Generate: ParsableCommand {
             """)
 
     /// The most prompts one run decodes together (each row holds a KV cache per block).
-    static let maximumPrompts = 1024
+    static let maximumPrompts = 256
 
     @Option(help: "A run directory from `attend train` or a .safetensors file (default: the bundled model).")
     var model: String?

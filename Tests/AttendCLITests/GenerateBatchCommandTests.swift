@@ -50,8 +50,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let empty = folder.appendingPathComponent("empty.txt")
         try Data("\n\r\n\n".utf8).write(to: empty)
+        let many = folder.appendingPathComponent("many.txt")
+        try Data(String(repeating: "x\n", count: 257).utf8).write(to: many)
         let cases: [([String], Int32, String)] = [
             (["generate", "--prompts-file", empty.path], 64, "has no prompts"),
+            (["generate", "--prompts-file", many.path], 64, "has 257 prompts; at most 256 per run"),
             (["generate", "--prompts-file", folder.appendingPathComponent("missing.txt").path], 1, "missing.txt"),
             (["generate"], 64, "give a prompt"),
             (["generate", "--prompt", "a", "--prompts-file", empty.path], 64, "not both"),
