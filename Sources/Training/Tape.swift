@@ -134,7 +134,8 @@ public final class Tape {
     ///
     /// - Throws: ``TrainingError/nonFiniteLoss(step:value:)`` when the loss is NaN or ±∞ (no
     ///   rule runs), ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first
-    ///   parameter, in registration order, whose gradient holds a NaN or ±∞.
+    ///   parameter, in registration order, whose gradient holds a NaN or ±∞. Whether it
+    ///   returns or throws, the graph is released and the tape is consumed.
     public func backward(_ loss: Variable, step: Int? = nil) throws -> Gradients {
         var gradients = Gradients()
         try backward(loss, accumulatingInto: &gradients, step: step)

@@ -26,7 +26,9 @@
 ///   - output: `O`, `[B, Hq, Lq, Dv]`, from
 ///     ``scaledDotProductAttentionWithLogSumExp(queries:keys:values:scale:mask:alibiSlopes:implementation:)``.
 ///   - logSumExp: `[B, Hq, Lq]` from the same call (`−inf` on rows with no allowed key).
-///   - scale, mask, alibiSlopes: exactly as given to the forward.
+///   - scale: exactly as given to the forward.
+///   - mask: exactly as given to the forward.
+///   - alibiSlopes: exactly as given to the forward.
 ///   - implementation: `.automatic`/`.fused` (tiled, O(N·D) memory) or `.reference`
 ///     (materialises `P`, recomputed from scratch; `output` and `logSumExp` are then only
 ///     shape-checked).

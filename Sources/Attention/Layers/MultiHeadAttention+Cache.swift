@@ -10,10 +10,12 @@ extension MultiHeadAttention {
     /// ones; appends their keys and values to `cache`. Returns `[B, Lq, modelSize]`.
     ///
     /// - Parameters:
+    ///   - x: the new tokens, `[B, Lq, modelSize]`.
     ///   - mask: `.causal` (default) for a decoder; any ``AttentionMask`` is applied with
     ///     `Lk` = the cache length after the append.
     ///   - positionOffset: the position of `x`'s first token for RoPE; `nil` means
     ///     `cache.length` (right unless the cache slid with `removeFirst`).
+    ///   - cache: this layer's ``KeyValueCache`` (batch `B`); grows by `Lq`.
     public func callAsFunction(
         _ x: Tensor, mask: AttentionMask = .causal, cache: inout KeyValueCache, positionOffset: Int? = nil
     ) -> Tensor {
