@@ -15,21 +15,22 @@ struct Generate: ParsableCommand {
             the model's context, the window slides (keeping its last ¾) and the cache is refilled.
             Without --model the bundled model (trained on tinyshakespeare) is used.
 
-            Several prompts (--prompt repeated, or --prompts-file with one prompt per line)
-            are decoded together in one batch, one KV cache with a length per row; each
-            output is byte for byte the output of that prompt alone with the same --seed.
+            Several prompts (--prompt repeated, or --prompts-file with one prompt per
+            line) are decoded together in one batch, one KV cache with a length per row;
+            each output is byte for byte that prompt's output alone with the same --seed.
             Output for several prompts, in prompt order, once all are done:
-              text:   for prompt N (from 1) a line `==> N <==`, then the prompt and its
+              text:   for prompt N (from 1) a line `==> N <==`, then the prompt, its
                       continuation and a newline; an empty line between outputs.
-              --json: one JSON array of {"prompt": ..., "text": ...} (text is the
-                      continuation only), on one line. --json works for one prompt too.
-            In a prompts file, a trailing "\\r" is removed from each line and empty lines are
-            skipped; `-` reads standard input. At most \(maximumPrompts) prompts per run.
+              --json: one line, a JSON array of {"prompt": ..., "text": ...} (text is
+                      the continuation only). --json works for one prompt too.
+            In a prompts file a trailing "\r" is removed from each line and empty
+            lines are skipped; `-` reads standard input. At most \(maximumPrompts)
+            prompts per run.
 
             Examples:
-              attend generate --prompt "ROMEO:" --max-bytes 400 --temperature 0.8 --top-k 40
-              attend generate --prompt "ROMEO:" --prompt "JULIET:" --max-bytes 200 --json
-              printf 'ROMEO:\\nJULIET:\\n' | attend generate --prompts-file - --max-bytes 200
+              attend generate --prompt "ROMEO:" --max-bytes 400 --top-k 40
+              attend generate --prompt "ROMEO:" --prompt "JULIET:" --json
+              printf 'ROMEO:\nJULIET:\n' | attend generate --prompts-file -
             """)
 
     /// The most prompts one run decodes together (each row holds a KV cache per block).
