@@ -19,9 +19,10 @@ import Attention
 /// (`ak_sgemm_rows`, which sums each row in an order that depends only on the inner size), so
 /// a row's numbers do not depend on the batch around it. A prompt (several bytes) and a window
 /// refill (the row outgrew `contextLength`: keep its last ``keptAfterSlide`` bytes and recompute,
-/// as ``TinyLLMDecoder`` does) run for that row alone with the decoder's own forward, whose
-/// products use the packed kernel and so depend on the chunk length; the resulting keys and
-/// values are then copied into the row (``KeyValueCache/replaceRow(_:with:)``).
+/// as ``TinyLLMDecoder`` does) go through the decoder's own forward, batched over the rows whose
+/// chunks have the same length, with each product run as stacked per-row products (the kernel
+/// a single row's chunk would get, `MatrixMultiply.withStackedProducts`); the resulting keys
+/// and values are then copied into the rows (``KeyValueCache/replaceRow(_:with:sourceRow:)``).
 ///
 /// ```swift
 /// var decoder = TinyLLMBatchDecoder(model: model, batch: 2)
@@ -59,8 +60,9 @@ public struct TinyLLMBatchDecoder: Sendable {
 
     /// Appends `newTokens[b]` (ids 0–255, at least one) to row `b` for every row and returns,
     /// per row, the logits `[256]` of the byte that follows. Rows that append exactly one byte
-    /// to a non-empty window that still has room go through one batched pass; the others
-    /// (prompts, refills) run alone.
+    /// to a non-empty window that still has room go through one batched pass; rows that start
+    /// a window (prompts, refills) go through one batched pass per chunk length; a chunk of
+    /// several bytes appended to a non-empty window runs alone.
     public mutating func append(_ newTokens: [[Int]]) -> [[Float]] {
         checkPrecondition(newTokens.count == batch,
             "TinyLLMBatchDecoder.append: needs one token list per row (\(batch)), got \(newTokens.count)")
@@ -71,17 +73,24 @@ public struct TinyLLMBatchDecoder: Sendable {
         let context = model.configuration.contextLength
         var logits = [[Float]](repeating: [], count: batch)
         var batched = [Bool](repeating: false, count: batch)
+        var fresh: [Int: [(row: Int, chunk: [Int])]] = [:]      // by chunk length
         for b in 0..<batch {
             let hadCache = caches[0].rowLengths[b] > 0
             tokens[b] += newTokens[b]
             if tokens[b].count - windowStarts[b] > context {
                 windowStarts[b] = tokens[b].count - keptAfterSlide
-                logits[b] = forwardAlone(row: b, chunk: Array(tokens[b][windowStarts[b]...]), fresh: true)
+                let window = Array(tokens[b][windowStarts[b]...])
+                fresh[window.count, default: []].append((b, window))
             } else if newTokens[b].count == 1 && hadCache {
                 batched[b] = true
+            } else if !hadCache {
+                fresh[newTokens[b].count, default: []].append((b, newTokens[b]))
             } else {
-                logits[b] = forwardAlone(row: b, chunk: newTokens[b], fresh: !hadCache)
+                logits[b] = forwardAlone(row: b, chunk: newTokens[b])
             }
+        }
+        for length in fresh.keys.sorted() {
+            for (row, rowLogits) in forwardFresh(fresh[length]!) { logits[row] = rowLogits }
         }
         if batched.contains(true) {
             let stepLogits = step(newTokens.map { $0[0] }, rows: batched)
@@ -91,15 +100,25 @@ public struct TinyLLMBatchDecoder: Sendable {
     }
 
     /// Row `b` alone: `chunk` through the single-sequence forward against the row's cached
-    /// positions (none when `fresh`); the row's keys and values are then replaced by the result.
-    private mutating func forwardAlone(row b: Int, chunk: [Int], fresh: Bool) -> [Float] {
-        let context = model.configuration.contextLength
-        var single = fresh
-            ? model.blocks.map { $0.attention.makeCache(batch: 1, capacity: context) }
-            : caches.map { $0.row(b) }
+    /// positions; the row's keys and values are then replaced by the result.
+    private mutating func forwardAlone(row b: Int, chunk: [Int]) -> [Float] {
+        var single = caches.map { $0.row(b) }
         let logits = model.forwardCached(chunk, caches: &single)
         for i in caches.indices { caches[i].replaceRow(b, with: single[i]) }
         return logits
+    }
+
+    /// Rows starting from an empty window (a prompt, or a refill after a slide) with chunks of
+    /// one length, as one batch through the shared forward (stacked products, so each row gets
+    /// the bits it gets alone); each row's keys and values then replace the row's.
+    private mutating func forwardFresh(_ rows: [(row: Int, chunk: [Int])]) -> [(Int, [Float])] {
+        let context = model.configuration.contextLength
+        var group = model.blocks.map { $0.attention.makeCache(batch: rows.count, capacity: context) }
+        let logits = model.forwardCached(chunks: rows.map(\.chunk), caches: &group)
+        for (index, entry) in rows.enumerated() {
+            for i in caches.indices { caches[i].replaceRow(entry.row, with: group[i], sourceRow: index) }
+        }
+        return rows.indices.map { (rows[$0].row, logits[$0]) }
     }
 
     /// One batched pass: `next[b]` appended to every row with `rows[b]`; the other rows are

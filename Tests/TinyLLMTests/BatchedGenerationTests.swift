@@ -26,12 +26,13 @@ import TinyLLM
         let model = TinyLLMModel(configuration: configuration, generator: &generator)
         let sampler = try TokenSampler(temperature: 1.3, topK: 40, topP: 0.97)
         let maxBytes = 3 * configuration.contextLength + 5
-        for seed: UInt64 in [0, 9] {
-            var streamed = [[UInt8]](repeating: [], count: Self.prompts.count)
-            let batched = model.generate(prompts: Self.prompts, maxBytes: maxBytes, sampler: sampler, seed: seed,
+        let sameLength = (1...6).map { Array("ROMEO \($0):".utf8) }       // every row slides on the same steps
+        for (seed, prompts): (UInt64, [[UInt8]]) in [(0, Self.prompts), (9, Self.prompts), (2, sameLength)] {
+            var streamed = [[UInt8]](repeating: [], count: prompts.count)
+            let batched = model.generate(prompts: prompts, maxBytes: maxBytes, sampler: sampler, seed: seed,
                                          onByte: { row, byte in streamed[row].append(byte) })
             #expect(batched == streamed)
-            for (row, prompt) in Self.prompts.enumerated() {
+            for (row, prompt) in prompts.enumerated() {
                 let alone = model.generate(prompt: prompt, maxBytes: maxBytes, sampler: sampler, seed: seed)
                 #expect(alone.count == maxBytes)
                 #expect(batched[row] == alone, "\(configuration.summary) seed \(seed) row \(row): batched \(batched[row]) vs alone \(alone)")
@@ -60,6 +61,26 @@ import TinyLLM
                 let expected = singles[row].append(chunks[row])
                 #expect(got[row] == expected, "\(configuration.summary) step \(step) row \(row)")
                 #expect(batch.windowStarts[row] == singles[row].windowStart)
+            }
+        }
+    }
+
+    /// Rows whose windows start together (prompts of one length, then one byte per step, so
+    /// every refill happens on the same step) run their prompts and refills as one batch; the
+    /// logits still equal each row's alone, bit for bit.
+    @Test(arguments: configurations)
+    func rowsRefilledTogetherEqualSingleLogitsBitForBit(configuration: TinyLLMConfiguration) {
+        var generator = SeededGenerator(seed: 6)
+        let model = TinyLLMModel(configuration: configuration, generator: &generator)
+        let rows = 9
+        var batch = TinyLLMBatchDecoder(model: model, batch: rows)
+        var singles = (0..<rows).map { _ in TinyLLMDecoder(model: model) }
+        var random = SeededGenerator(seed: 12)
+        for step in 0..<(3 * configuration.contextLength) {
+            let chunks = (0..<rows).map { _ in (0..<(step == 0 ? 5 : 1)).map { _ in Int(random.next() % 256) } }
+            let got = batch.append(chunks)
+            for row in 0..<rows {
+                #expect(got[row] == singles[row].append(chunks[row]), "\(configuration.summary) step \(step) row \(row)")
             }
         }
     }

@@ -107,17 +107,19 @@ public struct KeyValueCache: Sendable {
         length = rowLengths.max() ?? 0
     }
 
-    /// Makes row `row` hold exactly the positions of `source` (a uniform cache with batch 1 and
-    /// the same heads and widths, e.g. a prompt run alone): its keys and values are copied to
-    /// positions `0..<source.length` and `rowLengths[row]` becomes `source.length`.
-    public mutating func replaceRow(_ row: Int, with source: KeyValueCache) {
+    /// Makes row `row` hold exactly the positions of row `sourceRow` of `source` (a uniform
+    /// cache with the same heads and widths, e.g. a prompt run alone): its keys and values are
+    /// copied to positions `0..<source.length` and `rowLengths[row]` becomes `source.length`.
+    public mutating func replaceRow(_ row: Int, with source: KeyValueCache, sourceRow: Int = 0) {
         checkPrecondition(row >= 0 && row < batch, "KeyValueCache.replaceRow: row \(row) is outside 0..<\(batch)")
-        checkPrecondition(source.batch == 1 && source.keyValueHeads == keyValueHeads && source.headDimension == headDimension
+        checkPrecondition(sourceRow >= 0 && sourceRow < source.batch && source.isUniform,
+            "KeyValueCache.replaceRow: source row \(sourceRow) of a source with batch \(source.batch) and row lengths \(source.rowLengths.prefix(8)) (must be uniform)")
+        checkPrecondition(source.keyValueHeads == keyValueHeads && source.headDimension == headDimension
                 && source.valueDimension == valueDimension && source.length <= capacity,
             "KeyValueCache.replaceRow: source [B \(source.batch), Hkv \(source.keyValueHeads), length \(source.length), D \(source.headDimension), Dv \(source.valueDimension)] does not fit [B \(batch), Hkv \(keyValueHeads), capacity \(capacity), D \(headDimension), Dv \(valueDimension)]")
         let n = source.length
-        Self.writeRow(source.keys, row: 0, into: &keyStorage, intoRow: row, at: 0, capacity: capacity)
-        Self.writeRow(source.values, row: 0, into: &valueStorage, intoRow: row, at: 0, capacity: capacity)
+        Self.writeRow(source.keys, row: sourceRow, into: &keyStorage, intoRow: row, at: 0, capacity: capacity)
+        Self.writeRow(source.values, row: sourceRow, into: &valueStorage, intoRow: row, at: 0, capacity: capacity)
         rowLengths[row] = n
         length = rowLengths.max() ?? 0
     }
