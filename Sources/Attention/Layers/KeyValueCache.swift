@@ -29,7 +29,7 @@ public struct KeyValueCache: Sendable {
     public private(set) var length: Int = 0
     /// Filled positions per batch row (`B` entries). Every row has ``length`` positions unless
     /// the cache was filled row by row (``appendRagged(keys:values:rows:)``,
-    /// ``replaceRow(_:with:)``), as batched decoding of prompts of different lengths does;
+    /// ``replaceRow(_:with:sourceRow:)``), as batched decoding of prompts of different lengths does;
     /// row `b`'s keys and values then sit at positions `0..<rowLengths[b]`, exactly where
     /// decoding that row alone would put them.
     public private(set) var rowLengths: [Int]
