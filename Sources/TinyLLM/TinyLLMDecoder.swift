@@ -66,19 +66,41 @@ public struct TinyLLMDecoder: Sendable {
     /// Runs `chunk` (the bytes after those already cached) through every block with its
     /// cache; the logits of the chunk's last byte.
     private mutating func forwardCached(_ chunk: [Int]) -> [Float] {
-        let d = model.configuration.width
-        let start = caches[0].length                                        // position of chunk[0]
-        var x = model.embedding(chunk).reshaped([1, chunk.count, d])        // [1, n, d]
-        if let positions = model.positions { x = positions(x, startPosition: start) }
-        for i in model.blocks.indices {
-            x = model.blocks[i](x, mask: .causal, cache: &caches[i])
-        }
-        let last = x.sliced(axis: 1, (chunk.count - 1)..<chunk.count)       // [1, 1, d]
-        return model.head(model.finalNorm(last)).scalars
+        model.forwardCached(chunk, caches: &caches)
     }
 
     private func lastRowLogits(_ logits: Tensor) -> [Float] {
         let (l, v) = (logits.shape[1], logits.shape[2])
         return Array(logits.scalars[((l - 1) * v)..<(l * v)])
+    }
+}
+
+extension TinyLLMModel {
+    /// Runs `chunk` (the bytes after those already in `caches`, one uniform batch-1 cache per
+    /// block) through every block, appending to the caches; the logits `[256]` of the chunk's
+    /// last byte.
+    func forwardCached(_ chunk: [Int], caches: inout [KeyValueCache]) -> [Float] {
+        forwardCached(chunks: [chunk], caches: &caches)[0]
+    }
+
+    /// `B` chunks of one length `n` (row `b` continuing the positions in row `b` of `caches`,
+    /// uniform caches of batch `B`) through every block as one batch `[B, n, d]`; the logits
+    /// `[256]` of each chunk's last byte. The one forward that ``TinyLLMDecoder`` (`B = 1`) and
+    /// ``TinyLLMBatchDecoder`` (prompts and window refills) use: its products run as `B` stacked
+    /// products (`MatrixMultiply.withStackedProducts`), so every row gets the bits it gets alone.
+    func forwardCached(chunks: [[Int]], caches: inout [KeyValueCache]) -> [[Float]] {
+        let (b, n, d) = (chunks.count, chunks[0].count, configuration.width)
+        let start = caches[0].length                                        // position of chunk[0]
+        return MatrixMultiply.withStackedProducts(b) {
+            var x = embedding(chunks.flatMap { $0 }).reshaped([b, n, d])    // [B, n, d]
+            if let positions { x = positions(x, startPosition: start) }
+            for i in blocks.indices {
+                x = blocks[i](x, mask: .causal, cache: &caches[i])
+            }
+            let last = x.sliced(axis: 1, (n - 1)..<n)                       // [B, 1, d]
+            let scalars = head(finalNorm(last)).scalars
+            let v = configuration.vocabularySize
+            return (0..<b).map { Array(scalars[($0 * v)..<(($0 + 1) * v)]) }
+        }
     }
 }

@@ -38,7 +38,12 @@ public struct TokenSampler: Sendable, Equatable {
     }
 
     /// Greedy decoding (argmax).
-    public static let greedy = try! TokenSampler(temperature: 0)
+    public static let greedy = TokenSampler(checkedTemperature: 0, topK: nil, topP: nil)
+
+    /// For values already known to be valid (no `try!` in library code).
+    private init(checkedTemperature temperature: Float, topK: Int?, topP: Float?) {
+        self.temperature = temperature; self.topK = topK; self.topP = topP
+    }
 
     /// The chosen byte for `logits` (`[256]`, or any length `V`).
     public func sample(_ logits: [Float], generator: inout SeededGenerator) -> Int {

@@ -64,7 +64,7 @@ public struct AdamW: Sendable {
         let correction1 = Float(1 - _pow(Double(beta1), t)), correction2 = Float(1 - _pow(Double(beta2), t))
         model.visitParameters(prefix: "") { name, parameter in
             guard let g = gradients[name] else { return }
-            precondition(g.shape == parameter.shape, "AdamW: gradient of \(name) has shape \(g.shape), parameter \(parameter.shape)")
+            checkPrecondition(g.shape == parameter.shape, "AdamW: gradient of \(name) has shape \(g.shape), parameter \(parameter.shape)")
             var m = firstMoments.removeValue(forKey: name) ?? .zeros(parameter.shape)
             var v = secondMoments.removeValue(forKey: name) ?? .zeros(parameter.shape)
             let decay = decayRule.decays(name: name, shape: parameter.shape) ? weightDecay : 0

@@ -41,7 +41,7 @@ public struct Gradients: Sendable {
     public mutating func add(_ other: Gradients) {
         for (name, g) in other.namedTensors {
             guard storage[name] != nil else { set(name, g); continue }
-            precondition(storage[name]!.shape == g.shape,
+            checkPrecondition(storage[name]!.shape == g.shape,
                 "Gradients.add: \(name) has shape \(storage[name]!.shape) here and \(g.shape) in the other")
             storage[name]!.withUnsafeMutableBufferPointer { acc in g.withUnsafeBufferPointer { addInPlace(acc, $0) } }
         }
@@ -72,7 +72,7 @@ public struct Gradients: Sendable {
     /// Returns the norm before clipping (what training logs report).
     @discardableResult
     public mutating func clipByGlobalNorm(_ maximumNorm: Float) -> Float {
-        precondition(maximumNorm > 0, "clipByGlobalNorm: maximum norm must be > 0, got \(maximumNorm)")
+        checkPrecondition(maximumNorm > 0, "clipByGlobalNorm: maximum norm must be > 0, got \(maximumNorm)")
         let norm = globalNorm
         if norm > maximumNorm { scale(by: maximumNorm / norm) }
         return norm

@@ -81,7 +81,7 @@ extension LearnedPositionalEmbedding {
     /// `prefix.weight`; only the used rows of `P` receive gradient.
     public func callAsFunction(_ x: Variable, prefix: String, startPosition: Int = 0) -> Variable {
         let length = x.shape[x.rank - 2]
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == size && startPosition >= 0 && startPosition + length <= maximumLength,
+        checkPrecondition(x.rank >= 2 && x.shape[x.rank - 1] == size && startPosition >= 0 && startPosition + length <= maximumLength,
             "LearnedPositionalEmbedding: input \(x.shape) at start \(startPosition) needs [..., L, \(size)] with L + start ≤ \(maximumLength)")
         let table = x.tape.parameter(Self.join(prefix, "weight"), weight)
         return x + table.sliced(axis: 0, startPosition..<(startPosition + length))

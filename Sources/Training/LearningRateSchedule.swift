@@ -1,3 +1,4 @@
+import Attention
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -28,7 +29,7 @@ public struct LearningRateSchedule: Sendable, Equatable, Codable {
     public var decay: Decay
 
     public init(peak: Float, floor: Float = 0, warmupSteps: Int = 0, decaySteps: Int, decay: Decay = .cosine) {
-        precondition(warmupSteps >= 0 && decaySteps >= warmupSteps,
+        checkPrecondition(warmupSteps >= 0 && decaySteps >= warmupSteps,
             "LearningRateSchedule: need 0 ≤ warmupSteps (\(warmupSteps)) ≤ decaySteps (\(decaySteps))")
         self.peak = peak; self.floor = floor; self.warmupSteps = warmupSteps
         self.decaySteps = decaySteps; self.decay = decay

@@ -10,7 +10,7 @@ extension MultiHeadAttention {
     public func callAsFunction(
         _ x: Variable, prefix: String, mask: AttentionMask = .none, positionOffset: Int = 0, weightDropout: Float = 0
     ) -> Variable {
-        precondition(x.rank == 3 && x.shape[2] == modelSize,
+        checkPrecondition(x.rank == 3 && x.shape[2] == modelSize,
             "MultiHeadAttention: x shape \(x.shape) must be [B, L, \(modelSize)] (wq \(wq.weight.shape))")
         var (q, k, v) = projectQueriesKeysValues(x, prefix: prefix)
         var slopes: [Float]? = nil
@@ -51,7 +51,7 @@ extension MultiHeadAttention {
     /// Differentiable cross-attention: queries from `x` `[B, L, modelSize]`, keys and values
     /// from `context` `[B, Lc, contextSize]`; no RoPE/ALiBi (as in the `Tensor` forward).
     public func callAsFunction(_ x: Variable, context: Variable, prefix: String, mask: AttentionMask = .none) -> Variable {
-        precondition(x.rank == 3 && x.shape[2] == modelSize && context.rank == 3 && context.shape[2] == contextSize
+        checkPrecondition(x.rank == 3 && x.shape[2] == modelSize && context.rank == 3 && context.shape[2] == contextSize
             && context.shape[0] == x.shape[0],
             "MultiHeadAttention: x \(x.shape) must be [B, L, \(modelSize)] and context \(context.shape) [B, Lc, \(contextSize)]")
         let q = Self.splitHeads(wq(x, prefix: Self.join(prefix, "wq")), heads: heads)
@@ -64,14 +64,14 @@ extension MultiHeadAttention {
 
     /// `[B, L, H·D]` → `[B, H, L, D]` on the tape.
     public static func splitHeads(_ x: Variable, heads: Int) -> Variable {
-        precondition(x.rank == 3 && x.shape[2] % heads == 0,
+        checkPrecondition(x.rank == 3 && x.shape[2] % heads == 0,
             "MultiHeadAttention.splitHeads: shape \(x.shape) must be [B, L, H·D] with H = \(heads)")
         return x.reshaped([x.shape[0], x.shape[1], heads, x.shape[2] / heads]).permuted([0, 2, 1, 3])
     }
 
     /// `[B, H, L, D]` → `[B, L, H·D]` on the tape.
     public static func mergeHeads(_ x: Variable) -> Variable {
-        precondition(x.rank == 4, "MultiHeadAttention.mergeHeads: shape \(x.shape) must be [B, H, L, D]")
+        checkPrecondition(x.rank == 4, "MultiHeadAttention.mergeHeads: shape \(x.shape) must be [B, H, L, D]")
         let (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         return x.permuted([0, 2, 1, 3]).reshaped([b, l, h * d])
     }

@@ -31,7 +31,7 @@ public struct SGD: Sendable {
         let (lr, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
         model.visitParameters(prefix: "") { name, parameter in
             guard let g = gradients[name] else { return }
-            precondition(g.shape == parameter.shape, "SGD: gradient of \(name) has shape \(g.shape), parameter \(parameter.shape)")
+            checkPrecondition(g.shape == parameter.shape, "SGD: gradient of \(name) has shape \(g.shape), parameter \(parameter.shape)")
             var buffer = buffers.removeValue(forKey: name) ?? .zeros(parameter.shape)
             parameter.withUnsafeMutableBufferPointer { p in buffer.withUnsafeMutableBufferPointer { b in
                 g.withUnsafeBufferPointer { gp in

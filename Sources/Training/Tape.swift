@@ -63,7 +63,7 @@ public final class Tape {
     /// - Precondition: a re-used name has the same shape.
     public func parameter(_ name: String, _ value: Tensor) -> Variable {
         if let index = parameterIndices[name] {
-            precondition(
+            checkPrecondition(
                 nodes[index].value.shape == value.shape,
                 "Tape.parameter: \(name) registered with shape \(nodes[index].value.shape), now used with \(value.shape)")
             return Variable(tape: self, index: index)
@@ -91,7 +91,7 @@ public final class Tape {
     /// gradient of each input with ``accumulate(_:into:)``. It runs only if some input needs a
     /// gradient, and at most once, during ``backward(_:step:)``.
     public func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, Tape) -> Void) -> Variable {
-        precondition(!consumed, "Tape: cannot record after backward(); make a new Tape for the next step")
+        checkPrecondition(!consumed, "Tape: cannot record after backward(); make a new Tape for the next step")
         let needs = inputs.contains { nodes[$0.index].requiresGradient }
         nodes.append(Node(value: value, gradient: nil, backward: needs ? backward : nil, requiresGradient: needs))
         return Variable(tape: self, index: nodes.count - 1)
@@ -105,7 +105,7 @@ public final class Tape {
     public func accumulate(_ gradient: Tensor, into variable: Variable) {
         let i = variable.index
         guard nodes[i].requiresGradient else { return }
-        precondition(gradient.count == nodes[i].value.count, "Tape: gradient of \(gradient.shape) for value of \(nodes[i].value.shape)")
+        checkPrecondition(gradient.count == nodes[i].value.count, "Tape: gradient of \(gradient.shape) for value of \(nodes[i].value.shape)")
         if nodes[i].gradient == nil {
             nodes[i].gradient = gradient.shape == nodes[i].value.shape ? gradient : gradient.reshaped(nodes[i].value.shape)
             return
@@ -134,7 +134,8 @@ public final class Tape {
     ///
     /// - Throws: ``TrainingError/nonFiniteLoss(step:value:)`` when the loss is NaN or ±∞ (no
     ///   rule runs), ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first
-    ///   parameter, in registration order, whose gradient holds a NaN or ±∞.
+    ///   parameter, in registration order, whose gradient holds a NaN or ±∞. Whether it
+    ///   returns or throws, the graph is released and the tape is consumed.
     public func backward(_ loss: Variable, step: Int? = nil) throws -> Gradients {
         var gradients = Gradients()
         try backward(loss, accumulatingInto: &gradients, step: step)
@@ -144,12 +145,16 @@ public final class Tape {
     /// Like ``backward(_:step:)`` but adds this loss's gradients to `gradients` in place
     /// (gradient accumulation over micro-batches: call once per micro-batch, then scale).
     public func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int? = nil) throws {
-        precondition(loss.tape === self, "Tape.backward: the loss was recorded on another tape")
-        precondition(!consumed, "Tape.backward: this tape was already consumed by backward()")
+        checkPrecondition(loss.tape === self, "Tape.backward: the loss was recorded on another tape")
+        checkPrecondition(!consumed, "Tape.backward: this tape was already consumed by backward()")
         let lossValue = nodes[loss.index].value
-        precondition(lossValue.count == 1, "Tape.backward: the loss must be a scalar, got shape \(lossValue.shape)")
+        checkPrecondition(lossValue.count == 1, "Tape.backward: the loss must be a scalar, got shape \(lossValue.shape)")
         let value = lossValue.scalars[0]
-        guard value.isFinite else { throw TrainingError.nonFiniteLoss(step: step, value: value) }
+        guard value.isFinite else {
+            consumed = true
+            releaseGraph(keeping: loss.index)
+            throw TrainingError.nonFiniteLoss(step: step, value: value)
+        }
         // Seed parameter slots with the gradients accumulated so far, so rules add into them.
         for name in parameterNames {
             if let existing = gradients.remove(name) { nodes[parameterIndices[name]!].gradient = existing }
@@ -169,13 +174,20 @@ public final class Tape {
             let index = parameterIndices[name]!
             if let g = nodes[index].gradient { gradients.set(name, g) }
         }
-        // Release the graph: parameter values share storage with the model, and dropping them
-        // lets the optimizer update the model in place without copy-on-write copies.
-        for i in nodes.indices where i != loss.index {
-            nodes[i] = Node(value: Tensor(shape: [0], scalars: []), gradient: nil, backward: nil, requiresGradient: false)
-        }
+        releaseGraph(keeping: loss.index)
         if let name = gradients.firstNonFiniteName() {
             throw TrainingError.nonFiniteGradient(step: step, parameter: name)
+        }
+    }
+}
+
+extension Tape {
+    /// Releases every node but `kept` (values, gradients and rules): parameter values share
+    /// storage with the model, and dropping them lets the optimizer update the model in place
+    /// without copy-on-write copies.
+    private func releaseGraph(keeping kept: Int) {
+        for i in nodes.indices where i != kept {
+            nodes[i] = Node(value: Tensor(shape: [0], scalars: []), gradient: nil, backward: nil, requiresGradient: false)
         }
     }
 }
@@ -186,8 +198,32 @@ public final class Tape {
 /// eagerly and record their backward rule on the tape of their inputs.
 public struct Variable {
     /// The tape this value is recorded on.
-    public let tape: Tape
+    public var tape: Tape { owner ?? unownedTape }
+    /// Keeps the tape alive while someone holds this value; nil in the ``detached`` copies that
+    /// backward rules capture. The tape owns the rules, so a strong reference from a rule back to
+    /// the tape would be a cycle: the whole graph would outlive a forward-only tape or a
+    /// throwing `backward`.
+    private let owner: Tape?
+    private unowned let unownedTape: Tape
     let index: Int
+
+    init(tape: Tape, index: Int) {
+        self.owner = tape
+        self.unownedTape = tape
+        self.index = index
+    }
+
+    /// This value without a strong reference to its tape: what a backward rule captures (the
+    /// rule only runs from `Tape.backward`, while the tape is alive).
+    var detached: Variable {
+        Variable(detachedFrom: unownedTape, index: index)
+    }
+
+    private init(detachedFrom tape: Tape, index: Int) {
+        self.owner = nil
+        self.unownedTape = tape
+        self.index = index
+    }
 
     /// The computed value.
     public var value: Tensor { tape.nodes[index].value }

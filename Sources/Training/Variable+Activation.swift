@@ -50,7 +50,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = gelu(x)  →  dx += g · gelu′(x)
             tape.withGradient(of: self) { acc, accumulate in
                 x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
@@ -75,7 +75,7 @@ extension Variable {
     public func relu() -> Variable {
         let x = value
         let y = x.mapFast { Swift.max(0, $0) }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = max(0, x)  →  dx += g · [x > 0]
             tape.withGradient(of: self) { acc, accumulate in
                 x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in

@@ -7,7 +7,7 @@ extension Variable {
     /// `a + b` with broadcasting.
     public static func + (a: Variable, b: Variable) -> Variable {
         let y = broadcastingCombine(a.value, b.value, name: "+") { $0 + $1 }
-        return a.tape.record(y, inputs: [a, b]) { g, tape in
+        return a.tape.record(y, inputs: [a, b]) { [a = a.detached, b = b.detached] g, tape in
             // forward: y = a + b  →  da += g, db += g (summed over broadcast axes)
             tape.accumulateReduced(g, into: a)
             tape.accumulateReduced(g, into: b)
@@ -17,7 +17,7 @@ extension Variable {
     /// `a − b` with broadcasting.
     public static func - (a: Variable, b: Variable) -> Variable {
         let y = broadcastingCombine(a.value, b.value, name: "-") { $0 - $1 }
-        return a.tape.record(y, inputs: [a, b]) { g, tape in
+        return a.tape.record(y, inputs: [a, b]) { [a = a.detached, b = b.detached] g, tape in
             // forward: y = a − b  →  da += g, db −= g
             tape.accumulateReduced(g, into: a)
             if tape.needsGradient(b) { tape.accumulateReduced(g.negatedFast(), into: b) }
@@ -28,7 +28,7 @@ extension Variable {
     public static func * (a: Variable, b: Variable) -> Variable {
         let (x, z) = (a.value, b.value)
         let y = broadcastingCombine(x, z, name: "*") { $0 * $1 }
-        return a.tape.record(y, inputs: [a, b]) { g, tape in
+        return a.tape.record(y, inputs: [a, b]) { [a = a.detached, b = b.detached] g, tape in
             // forward: y = a ⊙ b  →  da += g ⊙ b, db += g ⊙ a
             if tape.needsGradient(a) { tape.accumulateReduced(broadcastingCombine(g, z, name: "*") { $0 * $1 }, into: a) }
             if tape.needsGradient(b) { tape.accumulateReduced(broadcastingCombine(g, x, name: "*") { $0 * $1 }, into: b) }
@@ -47,13 +47,13 @@ extension Variable {
     /// `a + s` for a scalar `s` (the gradient passes through unchanged).
     public static func + (a: Variable, s: Float) -> Variable {
         let y = a.value.mapFast { $0 + s }
-        return a.tape.record(y, inputs: [a]) { g, tape in tape.accumulate(g, into: a) }
+        return a.tape.record(y, inputs: [a]) { [a = a.detached] g, tape in tape.accumulate(g, into: a) }
     }
 
     /// `s · a`.
     public func scaled(by s: Float) -> Variable {
         let y = value.mapFast { $0 * s }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = s · a  →  da += s · g
             tape.withGradient(of: self) { acc, accumulate in
                 g.withUnsafeBufferPointer { gp in
@@ -68,7 +68,7 @@ extension Variable {
     public func sum() -> Variable {
         let shape = self.shape
         let y = Tensor(value.withUnsafeBufferPointer { p in Float(p.reduce(0.0) { $0 + Double($1) }) })
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = Σ a  →  da += g (every element)
             tape.accumulate(Tensor(repeating: g.scalars[0], shape: shape), into: self)
         }
@@ -139,7 +139,7 @@ func broadcastingCombine(_ a: Tensor, _ b: Tensor, name: String, _ f: (Float, Fl
         }
     }
     guard let shape = Tensor.broadcastShape(a.shape, b.shape) else {
-        preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
+        fatalError("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
     }
     // b repeats over a's leading axes (bias rows, position embeddings).
     let stripped = Array(b.shape.drop { $0 == 1 })

@@ -45,7 +45,7 @@ enum FusedDifferentiableAttention {
         let (q, k, v) = (queries.value, keys.value, values.value)
         let (output, logSumExp) = scaledDotProductAttentionWithLogSumExp(
             queries: q, keys: k, values: v, scale: scale, mask: mask, alibiSlopes: alibiSlopes, implementation: .fused)
-        return queries.tape.record(output, inputs: [queries, keys, values]) { g, tape in
+        return queries.tape.record(output, inputs: [queries, keys, values]) { [queries = queries.detached, keys = keys.detached, values = values.detached] g, tape in
             // forward: O = softmax(scale·Q·Kᵀ + bias)·V, saving lse per query row
             let gradients = scaledDotProductAttentionBackward(
                 outputGradient: g, queries: q, keys: k, values: v, output: output, logSumExp: logSumExp,

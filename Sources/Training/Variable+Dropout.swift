@@ -9,7 +9,7 @@ extension Variable {
     /// so the same generator state gives the same mask on every machine and thread count.
     /// - Precondition: `0 ≤ p < 1`.
     public func dropout(probability p: Float) -> Variable {
-        precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
+        checkPrecondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
         guard tape.isTraining, p > 0 else { return self }
         let keep = 1 / (1 - p)
         var generator = tape.generator
@@ -22,7 +22,7 @@ extension Variable {
                 for i in out.indices { out[i] = x[i] * m[i] }
             } }
         }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = x ⊙ mask/(1 − p)  →  dx += g ⊙ mask/(1 − p)
             tape.withGradient(of: self) { acc, accumulate in
                 g.withUnsafeBufferPointer { gp in multiplier.withUnsafeBufferPointer { m in

@@ -9,10 +9,10 @@ extension Variable {
     /// deterministically.
     /// - Precondition: every id is in `0..<V`.
     public func gatheringRows(_ ids: [Int]) -> Variable {
-        precondition(rank == 2, "gatheringRows: the table must be [V, C], got shape \(shape)")
+        checkPrecondition(rank == 2, "gatheringRows: the table must be [V, C], got shape \(shape)")
         let (v, c) = (shape[0], shape[1])
         for (r, id) in ids.enumerated() {
-            precondition(id >= 0 && id < v, "gatheringRows: id \(id) at position \(r) is outside 0..<\(v)")
+            checkPrecondition(id >= 0 && id < v, "gatheringRows: id \(id) at position \(r) is outside 0..<\(v)")
         }
         let table = value
         let y = Tensor(uninitializedShape: [ids.count, c]) { out in
@@ -22,7 +22,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y[r] = table[ids[r]]  →  dtable[ids[r]] += g[r]
             tape.withGradient(of: self) { acc, accumulate in
                 if !accumulate { for i in acc.indices { acc[i] = 0 } }

@@ -19,9 +19,9 @@ extension Variable {
     static func headProjections(_ x: Variable, weights: [Variable], biases: [Variable]?, heads: Int) -> Variable {
         let p = weights.count
         let outputSize = weights[0].shape[0], c = weights[0].shape[1]
-        precondition(x.rank == 3 && x.shape[2] == c && weights.allSatisfy { $0.shape == [outputSize, c] } && outputSize % heads == 0,
+        checkPrecondition(x.rank == 3 && x.shape[2] == c && weights.allSatisfy { $0.shape == [outputSize, c] } && outputSize % heads == 0,
             "headProjections: x \(x.shape) must be [B, L, \(c)] and every weight \(weights.map(\.shape)) [H·D, C] with H = \(heads)")
-        if let biases { precondition(biases.count == p && biases.allSatisfy { $0.shape == [outputSize] }, "headProjections: bias shapes \(biases.map(\.shape))") }
+        if let biases { checkPrecondition(biases.count == p && biases.allSatisfy { $0.shape == [outputSize] }, "headProjections: bias shapes \(biases.map(\.shape))") }
         let (b, l, d) = (x.shape[0], x.shape[1], outputSize / heads)
         let rows = b * l, width = p * outputSize
         let input = x.value
@@ -44,7 +44,7 @@ extension Variable {
             z.withUnsafeBufferPointer { layout.scatter(rowMajor: $0, into: out) }
         }
         let inputs = [x] + weights + (biases ?? [])
-        return x.tape.record(y, inputs: inputs) { g, tape in
+        return x.tape.record(y, inputs: inputs) { [x = x.detached, weights = weights.map(\.detached), biases = biases?.map(\.detached)] g, tape in
             // forward: z = x·Wᵀ + b ; y = heads(z)  →  dz = rows(g), dx += dz·W, dW += dzᵀ·x, db += Σ dz
             let dz = Tensor(uninitializedShape: [rows, width]) { out in
                 g.withUnsafeBufferPointer { layout.gather(heads: $0, into: out) }

@@ -11,10 +11,10 @@ extension Variable {
     public func linear(weight: Variable, bias: Variable?, activation: GELUApproximation? = nil) -> Variable {
         let x = value, w = weight.value
         let (outputSize, inputSize) = (w.shape[0], w.shape[1])
-        precondition(w.rank == 2, "linear: weight must be [out, in], got shape \(w.shape)")
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
+        checkPrecondition(w.rank == 2, "linear: weight must be [out, in], got shape \(w.shape)")
+        checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
             "linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(w.shape))")
-        if let bias { precondition(bias.shape == [outputSize], "linear: bias shape \(bias.shape) must be [\(outputSize)]") }
+        if let bias { checkPrecondition(bias.shape == [outputSize], "linear: bias shape \(bias.shape) must be [\(outputSize)]") }
         let rows = x.count / Swift.max(inputSize, 1)
         let b = bias?.value
         let outShape = Array(x.shape.dropLast()) + [outputSize]
@@ -57,7 +57,7 @@ extension Variable {
             }
         }
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return tape.record(y, inputs: inputs) { g, tape in
+        return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
             // forward: z = x·Wᵀ + b ; y = act(z)
             // dz = g ⊙ act′(z), into a fresh buffer (g itself is shared with the tape).
             var dz = g

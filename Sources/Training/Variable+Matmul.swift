@@ -10,7 +10,7 @@ extension Variable {
     public func matmul(_ other: Variable, transposingSelf: Bool = false, transposingOther: Bool = false) -> Variable {
         let (a, b) = (value, other.value)
         let c = a.matmul(b, transposingSelf: transposingSelf, transposingOther: transposingOther)
-        return tape.record(c, inputs: [self, other]) { g, tape in
+        return tape.record(c, inputs: [self, other]) { [self = detached, other = other.detached] g, tape in
             // forward: C = op(A)·op(B)
             MatmulBackward.run(
                 a: a, b: b, gradient: g, transposeA: transposingSelf, transposeB: transposingOther,

@@ -12,8 +12,8 @@ extension Variable {
     /// the mean and biased variance of each row of the last axis.
     public func layerNorm(weight: Variable, bias: Variable?, epsilon: Float = 1e-5) -> Variable {
         let x = value, c = shape.last ?? 0
-        precondition(weight.shape == [c], "layerNorm: weight shape \(weight.shape) must be [\(c)] for input \(x.shape)")
-        if let bias { precondition(bias.shape == [c], "layerNorm: bias shape \(bias.shape) must be [\(c)] for input \(x.shape)") }
+        checkPrecondition(weight.shape == [c], "layerNorm: weight shape \(weight.shape) must be [\(c)] for input \(x.shape)")
+        if let bias { checkPrecondition(bias.shape == [c], "layerNorm: bias shape \(bias.shape) must be [\(c)] for input \(x.shape)") }
         let rows = c == 0 ? 0 : x.count / c
         var saved: [Float]? = [Float](repeating: 0, count: rows)
         var rstd = [Float](repeating: 0, count: rows)
@@ -21,7 +21,7 @@ extension Variable {
         let y = NormalizationForward.run(x: x, gamma: gamma, beta: beta, mean: &saved, rstd: &rstd, width: c, epsilon: epsilon)
         let mean = saved!
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return tape.record(y, inputs: inputs) { g, tape in
+        return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
             // forward: norm = (x − μ)·rstd ; y = norm·γ + β
             // backward: dβ += Σᵣ g ; dγ += Σᵣ g·norm ; dnorm = g·γ
             //           dx += rstd · (dnorm − mean(dnorm) − norm · mean(dnorm·norm))
@@ -34,13 +34,13 @@ extension Variable {
     /// RMS normalisation: `y = x · rstd · γ`, `rstd = 1/√(mean(x²) + ε)` over the last axis.
     public func rmsNorm(weight: Variable, epsilon: Float = 1e-6) -> Variable {
         let x = value, c = shape.last ?? 0
-        precondition(weight.shape == [c], "rmsNorm: weight shape \(weight.shape) must be [\(c)] for input \(x.shape)")
+        checkPrecondition(weight.shape == [c], "rmsNorm: weight shape \(weight.shape) must be [\(c)] for input \(x.shape)")
         let rows = c == 0 ? 0 : x.count / c
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value
         var unused: [Float]? = nil
         let y = NormalizationForward.run(x: x, gamma: gamma, beta: nil, mean: &unused, rstd: &rstd, width: c, epsilon: epsilon)
-        return tape.record(y, inputs: [self, weight]) { g, tape in
+        return tape.record(y, inputs: [self, weight]) { [self = detached, weight = weight.detached] g, tape in
             // forward: norm = x·rstd ; y = norm·γ   (LayerNorm with μ = 0, no β)
             // backward: dγ += Σᵣ g·norm ; dx += rstd · (dnorm − norm · mean(dnorm·norm))
             NormalizationBackward.run(

@@ -5,7 +5,7 @@ extension Variable {
     /// with `rope`'s layout (GPT-NeoX "rotate half").
     public func rotated(by rope: RotaryEmbedding, startPosition: Int = 0) -> Variable {
         let y = rope(value, startPosition: startPosition)
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = R(p)·x per pair, R a rotation by p·θᵢ
             // backward: dx += R(p)ᵀ·g = R(−p)·g (the inverse rotation)
             tape.accumulate(rope(g, startPosition: startPosition, inverse: true), into: self)

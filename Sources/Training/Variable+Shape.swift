@@ -8,7 +8,7 @@ extension Variable {
     public func reshaped(_ newShape: [Int]) -> Variable {
         let y = value.reshaped(newShape)
         let original = shape
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = a.reshaped(newShape)  →  da += g.reshaped(a.shape)
             tape.accumulate(g.reshaped(original), into: self)
         }
@@ -19,7 +19,7 @@ extension Variable {
         let y = value.permuted(axes)
         var inverse = [Int](repeating: 0, count: axes.count)
         for (k, a) in axes.enumerated() { inverse[a] = k }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = a.permuted(axes)  →  da += g.permuted(axes⁻¹)
             tape.accumulate(g.permuted(inverse), into: self)
         }
@@ -27,7 +27,7 @@ extension Variable {
 
     /// The last two axes swapped.
     public func transposed() -> Variable {
-        precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
+        checkPrecondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
         var axes = Array(0..<rank)
         axes.swapAt(rank - 1, rank - 2)
         return permuted(axes)
@@ -36,7 +36,7 @@ extension Variable {
     /// Elements `range` along `axis`.
     public func sliced(axis: Int, _ range: Range<Int>) -> Variable {
         let full = shape
-        precondition(axis >= 0 && axis < full.count && range.lowerBound >= 0 && range.upperBound <= full[axis],
+        checkPrecondition(axis >= 0 && axis < full.count && range.lowerBound >= 0 && range.upperBound <= full[axis],
             "sliced: range \(range) on axis \(axis) is out of bounds for shape \(full)")
         let outer = full[..<axis].reduce(1, *), inner = full[(axis + 1)...].reduce(1, *)
         let block = range.count * inner, stride = full[axis] * inner, skip = range.lowerBound * inner
@@ -50,7 +50,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: y = a[…, range, …]  →  da[…, range, …] += g (the rest gets nothing)
             tape.withGradient(of: self) { acc, accumulate in
                 g.withUnsafeBufferPointer { gp in
@@ -66,10 +66,10 @@ extension Variable {
 
     /// Variables joined along `axis`; all other extents must match.
     public static func concatenated(_ parts: [Variable], axis: Int) -> Variable {
-        precondition(!parts.isEmpty, "concatenated: no variables")
+        checkPrecondition(!parts.isEmpty, "concatenated: no variables")
         let y = Tensor.concatenated(parts.map(\.value), axis: axis)
         let extents = parts.map { $0.shape[axis] }
-        return parts[0].tape.record(y, inputs: parts) { g, tape in
+        return parts[0].tape.record(y, inputs: parts) { [parts = parts.map(\.detached)] g, tape in
             // forward: y = concat(parts, axis)  →  d(part k) += g[…, offset_k ..< offset_k + n_k, …]
             var start = 0
             for (part, n) in zip(parts, extents) {

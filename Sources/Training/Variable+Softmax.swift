@@ -24,7 +24,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: yᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)
             // backward: dxᵢ += yᵢ · (gᵢ − Σⱼ gⱼ yⱼ)   (a zero row stays zero)
             tape.withGradient(of: self) { acc, accumulate in
@@ -43,7 +43,7 @@ extension Variable {
     public func logSoftmax() -> Variable {
         let y = value.logSoftmax()
         let n = shape.last ?? 1
-        return tape.record(y, inputs: [self]) { g, tape in
+        return tape.record(y, inputs: [self]) { [self = detached] g, tape in
             // forward: yᵢ = xᵢ − lse(x)
             // backward: dxᵢ += gᵢ − exp(yᵢ) · Σⱼ gⱼ
             tape.withGradient(of: self) { acc, accumulate in
@@ -73,10 +73,10 @@ extension Variable {
         let logits = value
         let v = shape.last ?? 0
         let rows = v == 0 ? 0 : logits.count / v
-        precondition(targets.count == rows,
+        checkPrecondition(targets.count == rows,
             "crossEntropy: \(targets.count) targets for logits of shape \(logits.shape) (\(rows) rows)")
         for (r, t) in targets.enumerated() where t != ignoreIndex {
-            precondition(t >= 0 && t < v, "crossEntropy: target \(t) at row \(r) is outside 0..<\(v)")
+            checkPrecondition(t >= 0 && t < v, "crossEntropy: target \(t) at row \(r) is outside 0..<\(v)")
         }
         var lse = [Float](repeating: 0, count: rows)
         var rowLoss = [Float](repeating: 0, count: rows)
@@ -95,7 +95,7 @@ extension Variable {
         let counted = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
         let total = rowLoss.reduce(0.0) { $0 + Double($1) }  // fixed order: deterministic
         let loss = Tensor(counted == 0 ? 0 : Float(total / Double(counted)))
-        return tape.record(loss, inputs: [self]) { g, tape in
+        return tape.record(loss, inputs: [self]) { [self = detached] g, tape in
             // forward: L = (1/N′) Σᵣ lse(xᵣ) − xᵣ[tᵣ]
             let factor = counted == 0 ? 0 : g.scalars[0] / Float(counted)
             tape.withGradient(of: self) { acc, accumulate in

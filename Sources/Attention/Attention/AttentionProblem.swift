@@ -22,20 +22,20 @@ package struct AttentionProblem: Sendable {
         function: String, queries: [Int], keys: [Int], values: [Int]?,
         scale: Float?, mask: AttentionMask, alibiSlopes: [Float]?
     ) {
-        precondition(queries.count == 4, "\(function): queries must be [B, Hq, Lq, D], got shape \(queries)")
-        precondition(keys.count == 4, "\(function): keys must be [B, Hkv, Lk, D], got shape \(keys)")
+        checkPrecondition(queries.count == 4, "\(function): queries must be [B, Hq, Lq, D], got shape \(queries)")
+        checkPrecondition(keys.count == 4, "\(function): keys must be [B, Hkv, Lk, D], got shape \(keys)")
         let (b, hq, lq, d) = (queries[0], queries[1], queries[2], queries[3])
         let (hkv, lk) = (keys[1], keys[2])
-        precondition(
+        checkPrecondition(
             keys[0] == b, "\(function): keys batch \(keys[0]) differs from queries batch \(b) (keys \(keys), queries \(queries))")
-        precondition(
+        checkPrecondition(
             keys[3] == d, "\(function): keys width \(keys[3]) differs from queries width \(d) (keys \(keys), queries \(queries))")
-        precondition(hkv > 0 && hq % hkv == 0,
+        checkPrecondition(hkv > 0 && hq % hkv == 0,
             "\(function): query heads \(hq) must be a multiple of key heads \(hkv) (queries \(queries), keys \(keys))")
         var dv = d
         if let values {
-            precondition(values.count == 4, "\(function): values must be [B, Hkv, Lk, Dv], got shape \(values)")
-            precondition(values[0] == b && values[1] == hkv && values[2] == lk,
+            checkPrecondition(values.count == 4, "\(function): values must be [B, Hkv, Lk, Dv], got shape \(values)")
+            checkPrecondition(values[0] == b && values[1] == hkv && values[2] == lk,
                 "\(function): values shape \(values) does not match keys shape \(keys) in [B, Hkv, Lk]")
             dv = values[3]
         }
@@ -54,7 +54,7 @@ package struct AttentionProblem: Sendable {
                 "\(function): mask shape \(t.shape) does not broadcast to scores shape \(full) [B, Hq, Lq, Lk]")
         }
         if let alibiSlopes {
-            precondition(alibiSlopes.count == hq, "\(function): alibiSlopes has \(alibiSlopes.count) entries for \(hq) query heads")
+            checkPrecondition(alibiSlopes.count == hq, "\(function): alibiSlopes has \(alibiSlopes.count) entries for \(hq) query heads")
         }
         self.batch = b; self.queryHeads = hq; self.keyValueHeads = hkv
         self.queryLength = lq; self.keyLength = lk; self.headDimension = d; self.valueDimension = dv

@@ -26,7 +26,9 @@
 ///   - output: `O`, `[B, Hq, Lq, Dv]`, from
 ///     ``scaledDotProductAttentionWithLogSumExp(queries:keys:values:scale:mask:alibiSlopes:implementation:)``.
 ///   - logSumExp: `[B, Hq, Lq]` from the same call (`−inf` on rows with no allowed key).
-///   - scale, mask, alibiSlopes: exactly as given to the forward.
+///   - scale: exactly as given to the forward.
+///   - mask: exactly as given to the forward.
+///   - alibiSlopes: exactly as given to the forward.
 ///   - implementation: `.automatic`/`.fused` (tiled, O(N·D) memory) or `.reference`
 ///     (materialises `P`, recomputed from scratch; `output` and `logSumExp` are then only
 ///     shape-checked).
@@ -45,12 +47,12 @@ public func scaledDotProductAttentionBackward(
         function: function, queries: queries.shape, keys: keys.shape, values: values.shape,
         scale: scale, mask: mask, alibiSlopes: alibiSlopes)
     let outputShape = [problem.batch, problem.queryHeads, problem.queryLength, problem.valueDimension]
-    precondition(outputGradient.shape == outputShape,
+    checkPrecondition(outputGradient.shape == outputShape,
         "\(function): outputGradient shape \(outputGradient.shape) must be \(outputShape) [B, Hq, Lq, Dv] (queries \(queries.shape), values \(values.shape))")
-    precondition(output.shape == outputShape,
+    checkPrecondition(output.shape == outputShape,
         "\(function): output shape \(output.shape) must be \(outputShape) [B, Hq, Lq, Dv] (queries \(queries.shape), values \(values.shape))")
     let rowShape = Array(outputShape.prefix(3))
-    precondition(logSumExp.shape == rowShape,
+    checkPrecondition(logSumExp.shape == rowShape,
         "\(function): logSumExp shape \(logSumExp.shape) must be \(rowShape) [B, Hq, Lq] (queries \(queries.shape))")
     switch implementation {
     case .reference:

@@ -42,18 +42,20 @@ extension MatrixMultiply {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
         path: GemmPath, level: SIMDLevel = .current, threads: Int = Threading.threadCount
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
-        precondition(
+        checkPrecondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
+        checkPrecondition(
             ldc >= n && lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n),
             "gemm: leading dimensions lda=\(lda) ldb=\(ldb) ldc=\(ldc) too small for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
+        // The rows the automatic choice is made for (see `rowIndependent` and `rowGroups`).
+        let choiceRows = rowIndependent ? 1 : (rowGroups > 1 && m % rowGroups == 0 ? m / rowGroups : m)
         switch path {
         case .naive:
             naive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                   transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
         case .unpacked:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
-        case .automatic where m <= fewRowsLimit:
+        case .automatic where choiceRows <= fewRowsLimit:
             gemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                  c: c, ldc: ldc, accumulate: accumulate, path: .rowsSIMD, level: level, threads: threads)
         case .rowsSIMD, .rowsPortable:
@@ -61,7 +63,7 @@ extension MatrixMultiply {
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                 c: c, ldc: ldc, accumulate: accumulate, level: path == .rowsPortable ? .portable : level,
                 workers: m * n * k < threadingThreshold / 4 ? 1 : max(1, threads))
-        case .automatic where m * n * k < packingThreshold:
+        case .automatic where choiceRows * n * k < packingThreshold:
             ak_sgemm_small(m, n, k, a, lda, transposeA ? 1 : 0, b, ldb, transposeB ? 1 : 0, c, ldc, accumulate ? 1 : 0)
         case .automatic, .packedSIMD, .packedPortable:
             let kernel = path == .packedPortable ? SIMDLevel.portable : level
@@ -72,7 +74,38 @@ extension MatrixMultiply {
         }
     }
 
-    /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
+    /// While `true`, `.automatic` sends every product, whatever `m`, to the few-row kernel
+    /// (`ak_sgemm_rows`), the one a one-row product takes: row `r` of `A·B` is then bit-identical
+    /// to `A[r]·B` computed alone (batch invariance). Each automatic kernel sums an entry in an
+    /// order that depends only on `k`, but the kernels differ from one another and which one runs
+    /// depends on `m`; this fixes the choice. Set it with ``withRowIndependentProducts(_:)``; it
+    /// is read on the calling thread only.
+    @TaskLocal package static var rowIndependent = false
+
+    /// Runs `body` with ``rowIndependent`` set: every `.automatic` product inside computes each
+    /// output row exactly as a one-row product would. Batched decoding uses it so that a row
+    /// of a batch gets the same bits as the same token decoded alone (whose products have
+    /// `m = 1` and take the few-row path anyway). The few-row kernel reads `B` once per four
+    /// rows, so for decode-sized `m` it costs about what the packed kernel would.
+    package static func withRowIndependentProducts<R>(_ body: () throws -> R) rethrows -> R {
+        try $rowIndependent.withValue(true, operation: body)
+    }
+
+    /// While greater than 1 (see ``withStackedProducts(_:_:)``), a product of `m` rows is `rowGroups`
+    /// independent products of `m / rowGroups` rows stacked, and `.automatic` picks the kernel that
+    /// one of them would get alone. Every automatic kernel (few-row, unpacked, packed) sums each
+    /// entry of C in an order that depends only on `k`, never on `m` or on the entry's row, so
+    /// the stacked product then equals the separate ones bit for bit; only the choice of
+    /// kernel depends on `m`, and this fixes it.
+    @TaskLocal package static var rowGroups = 1
+
+    /// Runs `body` with ``rowGroups`` set to `groups`: a batch of `groups` equally long sequences
+    /// computed together gets, per sequence, the bits it would get alone (batched prompt
+    /// prefill and window refills in batched decoding).
+    package static func withStackedProducts<R>(_ groups: Int, _ body: () throws -> R) rethrows -> R {
+        try $rowGroups.withValue(groups, operation: body)
+    }
+
     /// Up to this many rows of op(A), packing B costs more than it saves: each element of B is
     /// used only `m` times (decoding one token has `m = 1`).
     package static let fewRowsLimit = 4
@@ -96,6 +129,7 @@ extension MatrixMultiply {
         if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
     }
 
+    /// Splits C into `workers` blocks of whole register tiles and runs `ak_sgemm_packed` on each.
     private static func packedParallel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,

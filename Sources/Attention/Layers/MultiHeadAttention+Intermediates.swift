@@ -28,8 +28,10 @@ extension MultiHeadAttention {
     /// `L × Lk` scores, so meant for inspection of short sequences, not for speed).
     ///
     /// - Parameters:
+    ///   - x: `[B, L, modelSize]`.
     ///   - context: `[B, Lc, contextSize]` for cross-attention, `nil` for self-attention.
-    ///   - mask, positionOffset: as in `callAsFunction`.
+    ///   - mask: as in `callAsFunction`.
+    ///   - positionOffset: as in `callAsFunction` (RoPE position of `x`'s first token).
     public func intermediates(
         _ x: Tensor, context: Tensor? = nil, mask: AttentionMask = .none, positionOffset: Int = 0
     ) -> AttentionIntermediates {

@@ -12,7 +12,9 @@ extension MultiHeadAttention {
     ///
     /// - Parameters:
     ///   - x: `[B, L, modelSize]`.
+    ///   - mask: see ``AttentionMask``.
     ///   - headGates: `[B, Hq]` multipliers, or nil for none.
+    ///   - positionOffset: the position of `x`'s first token, for RoPE.
     public func callAsFunction(
         _ x: Tensor, mask: AttentionMask, headGates: Tensor?, positionOffset: Int = 0
     ) -> Tensor {

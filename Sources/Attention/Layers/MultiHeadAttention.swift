@@ -52,11 +52,17 @@ public struct MultiHeadAttention: ParameterContainer, Sendable {
     /// A randomly initialised layer: weights `N(0, std²)`, biases zero.
     ///
     /// - Parameters:
+    ///   - modelSize: `d`, the width of the input and output.
+    ///   - heads: `Hq`, the number of query heads.
     ///   - keyValueHeads: `Hkv`; `nil` means `heads` (multi-head), 1 is multi-query.
     ///   - headDimension: `D`; `nil` means `modelSize / heads`.
     ///   - contextSize: width of the cross-attention context; `nil` means `modelSize`.
+    ///   - bias: whether the four projections have biases.
+    ///   - positionalEncoding: RoPE, ALiBi or none, applied inside attention.
+    ///   - standardDeviation: std of the random weights (0.02, GPT-2's).
     ///   - outputStandardDeviation: std of W^O (GPT-2 scales it by `1/√(2·layers)`); `nil`
     ///     means `standardDeviation`.
+    ///   - generator: the random stream the weights are drawn from.
     public init(
         modelSize: Int, heads: Int, keyValueHeads: Int? = nil, headDimension: Int? = nil,
         contextSize: Int? = nil, bias: Bool = true,
@@ -128,6 +134,7 @@ extension MultiHeadAttention {
     /// Self-attention: `x` `[B, L, modelSize]` → `[B, L, modelSize]`.
     ///
     /// - Parameters:
+    ///   - x: `[B, L, modelSize]`.
     ///   - mask: see ``AttentionMask``; `.causal` for a decoder.
     ///   - positionOffset: the position of `x`'s first token, for RoPE (0 for a whole sequence).
     public func callAsFunction(_ x: Tensor, mask: AttentionMask = .none, positionOffset: Int = 0) -> Tensor {
@@ -165,12 +172,12 @@ extension MultiHeadAttention {
 
     /// Projected heads: queries `[B, Hq, L, D]`, keys and values `[B, Hkv, Lc, D]`, with RoPE
     /// applied to queries and keys (self-attention only) at `positionOffset`.
-    func project(_ x: Tensor, context: Tensor?, positionOffset: Int) -> (Tensor, Tensor, Tensor) {
+    func project(_ x: Tensor, context: Tensor?, positionOffset: Int, rotates: Bool = true) -> (Tensor, Tensor, Tensor) {
         var q = Self.splitHeads(wq(x), heads: heads)
         let source = context ?? x
         var k = Self.splitHeads(wk(source), heads: keyValueHeads)
         let v = Self.splitHeads(wv(source), heads: keyValueHeads)
-        if context == nil, case .rotary(let rope) = positionalEncoding {
+        if rotates, context == nil, case .rotary(let rope) = positionalEncoding {
             q = rope(q, startPosition: positionOffset)
             k = rope(k, startPosition: positionOffset)
         }

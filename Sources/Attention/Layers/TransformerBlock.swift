@@ -71,6 +71,13 @@ public struct TransformerBlock: ParameterContainer, Sendable {
         residual(x) { attention($0, mask: mask, cache: &cache, positionOffset: positionOffset) }
     }
 
+    /// One ragged decoding step: `x` `[B, 1, modelSize]`, one new token per row, against a cache
+    /// whose rows have different lengths; see
+    /// ``MultiHeadAttention/callAsFunction(nextTokens:raggedCache:rows:)``.
+    public func callAsFunction(nextTokens x: Tensor, raggedCache cache: inout KeyValueCache, rows: [Bool]? = nil) -> Tensor {
+        residual(x) { attention(nextTokens: $0, raggedCache: &cache, rows: rows) }
+    }
+
     /// The two residual sub-layers around `attend`, in this block's placement.
     func residual(_ x: Tensor, attend: (Tensor) -> Tensor) -> Tensor {
         switch placement {

@@ -25,7 +25,7 @@ extension Tensor {
     /// This tensor materialised at a broadcast-compatible larger shape.
     public func broadcast(to target: [Int]) -> Tensor {
         guard target != shape else { return self }
-        precondition(
+        checkPrecondition(
             Tensor.broadcastShape(shape, target) == target,
             "broadcast(to:): shape \(shape) cannot broadcast to \(target)")
         let st = Tensor.broadcastStrides(shape, to: target)
@@ -61,7 +61,7 @@ extension Tensor {
             }
         }
         guard let shape = broadcastShape(a.shape, b.shape) else {
-            preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
+            fatalError("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let x = a.broadcast(to: shape), y = b.broadcast(to: shape)
         return zipWith(x, y, name: name, f)
@@ -93,7 +93,7 @@ extension Tensor {
 
     /// Sum over `axis`, removing it (or keeping it with extent 1).
     public func sum(axis: Int, keepingAxis: Bool = false) -> Tensor {
-        precondition(axis >= 0 && axis < rank, "sum(axis:): axis \(axis) out of range for shape \(shape)")
+        checkPrecondition(axis >= 0 && axis < rank, "sum(axis:): axis \(axis) out of range for shape \(shape)")
         let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
         var newShape = shape
         if keepingAxis { newShape[axis] = 1 } else { newShape.remove(at: axis) }
@@ -114,7 +114,7 @@ extension Tensor {
 
     /// Largest absolute difference between two same-shaped tensors.
     public func maxAbsDifference(_ other: Tensor) -> Float {
-        precondition(shape == other.shape, "maxAbsDifference: shapes \(shape) and \(other.shape) differ")
+        checkPrecondition(shape == other.shape, "maxAbsDifference: shapes \(shape) and \(other.shape) differ")
         var m: Float = 0
         for i in 0..<count { m = Swift.max(m, abs(scalars[i] - other.scalars[i])) }
         return m

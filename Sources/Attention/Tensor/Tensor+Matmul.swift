@@ -18,18 +18,18 @@ package enum MatrixMultiply {
     /// as a weight shared across the batch, is never copied). Many small matrices run one per
     /// thread; large ones run one after another, each split across the threads.
     package static func batched(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
-        precondition(a.rank >= 2, "matmul: left operand needs rank ≥ 2, got shape \(a.shape)")
-        precondition(b.rank >= 2, "matmul: right operand needs rank ≥ 2, got shape \(b.shape)")
+        checkPrecondition(a.rank >= 2, "matmul: left operand needs rank ≥ 2, got shape \(a.shape)")
+        checkPrecondition(b.rank >= 2, "matmul: right operand needs rank ≥ 2, got shape \(b.shape)")
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         let (m, k) = transposeA ? (ac, ar) : (ar, ac)
         let (k2, n) = transposeB ? (bc, br) : (br, bc)
-        precondition(
+        checkPrecondition(
             k == k2,
             "matmul: inner dimensions differ: left \(a.shape)\(transposeA ? "ᵀ" : "") has K=\(k), right \(b.shape)\(transposeB ? "ᵀ" : "") has K=\(k2)")
         let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
         guard let batch = Tensor.broadcastShape(aBatch, bBatch) else {
-            preconditionFailure("matmul: batch shapes of \(a.shape) and \(b.shape) do not broadcast")
+            fatalError("matmul: batch shapes of \(a.shape) and \(b.shape) do not broadcast")
         }
         let batchCount = batch.reduce(1, *)
         // Element offset of each batch element's matrix; broadcast axes have stride 0.

@@ -5,10 +5,10 @@ extension Tensor {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
+            checkPrecondition(known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
             resolved[hole] = count / known
         }
-        precondition(
+        checkPrecondition(
             resolved.allSatisfy { $0 >= 0 } && resolved.reduce(1, *) == count,
             "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         var copy = self
@@ -18,7 +18,7 @@ extension Tensor {
 
     /// The axes reordered: result axis `k` is input axis `axes[k]`.
     public func permuted(_ axes: [Int]) -> Tensor {
-        precondition(
+        checkPrecondition(
             axes.count == rank && Set(axes) == Set(0..<rank),
             "permuted: \(axes) is not a permutation of the axes of shape \(shape)")
         if axes == Array(0..<rank) { return self }
@@ -54,7 +54,7 @@ extension Tensor {
 
     /// The last two axes swapped (a matrix transpose, batched over leading axes).
     public func transposed() -> Tensor {
-        precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
+        checkPrecondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
         var axes = Array(0..<rank)
         axes.swapAt(rank - 1, rank - 2)
         return permuted(axes)
@@ -62,8 +62,8 @@ extension Tensor {
 
     /// Elements `range` along `axis` (other axes whole).
     public func sliced(axis: Int, _ range: Range<Int>) -> Tensor {
-        precondition(axis >= 0 && axis < rank, "sliced: axis \(axis) out of range for shape \(shape)")
-        precondition(
+        checkPrecondition(axis >= 0 && axis < rank, "sliced: axis \(axis) out of range for shape \(shape)")
+        checkPrecondition(
             range.lowerBound >= 0 && range.upperBound <= shape[axis],
             "sliced: range \(range) out of bounds for axis \(axis) of shape \(shape)")
         let outer = shape[..<axis].reduce(1, *)
@@ -83,14 +83,14 @@ extension Tensor {
 
     /// Tensors joined along `axis`; all other extents must match.
     public static func concatenated(_ parts: [Tensor], axis: Int) -> Tensor {
-        precondition(!parts.isEmpty, "concatenated: no tensors")
+        checkPrecondition(!parts.isEmpty, "concatenated: no tensors")
         let first = parts[0]
-        precondition(axis >= 0 && axis < first.rank, "concatenated: axis \(axis) out of range for shape \(first.shape)")
+        checkPrecondition(axis >= 0 && axis < first.rank, "concatenated: axis \(axis) out of range for shape \(first.shape)")
         for (k, part) in parts.enumerated() {
             var a = part.shape, b = first.shape
-            precondition(a.count == b.count, "concatenated: part \(k) has shape \(part.shape), part 0 has \(first.shape)")
+            checkPrecondition(a.count == b.count, "concatenated: part \(k) has shape \(part.shape), part 0 has \(first.shape)")
             a[axis] = 0; b[axis] = 0
-            precondition(a == b, "concatenated: part \(k) has shape \(part.shape), incompatible with \(first.shape) along axis \(axis)")
+            checkPrecondition(a == b, "concatenated: part \(k) has shape \(part.shape), incompatible with \(first.shape) along axis \(axis)")
         }
         let outer = first.shape[..<axis].reduce(1, *)
         let inner = first.shape[(axis + 1)...].reduce(1, *)

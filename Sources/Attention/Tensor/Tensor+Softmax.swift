@@ -12,7 +12,7 @@ extension Tensor {
     ///
     /// A row whose entries are all `-inf` (nothing to attend to) becomes all zeros, never NaN.
     public func softmax() -> Tensor {
-        precondition(rank >= 1, "softmax: needs rank ≥ 1, got shape \(shape)")
+        checkPrecondition(rank >= 1, "softmax: needs rank ≥ 1, got shape \(shape)")
         let n = shape[rank - 1]
         guard n > 0 else { return self }
         return Tensor(uninitializedShape: shape) { out in
@@ -40,7 +40,7 @@ extension Tensor {
 
     /// Log-softmax over the last axis: `xᵢ − m − log Σⱼ exp(xⱼ − m)`.
     public func logSoftmax() -> Tensor {
-        precondition(rank >= 1, "logSoftmax: needs rank ≥ 1, got shape \(shape)")
+        checkPrecondition(rank >= 1, "logSoftmax: needs rank ≥ 1, got shape \(shape)")
         let n = shape[rank - 1]
         guard n > 0 else { return self }
         return Tensor(uninitializedShape: shape) { out in

@@ -19,9 +19,9 @@ public struct Tensor: Sendable, Equatable {
     ///
     /// - Precondition: every extent is ≥ 0 and `scalars.count` equals the product of `shape`.
     public init(shape: [Int], scalars: [Float]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(shape:scalars:): negative extent in shape \(shape)")
+        checkPrecondition(shape.allSatisfy { $0 >= 0 }, "Tensor(shape:scalars:): negative extent in shape \(shape)")
         let count = shape.reduce(1, *)
-        precondition(
+        checkPrecondition(
             scalars.count == count,
             "Tensor(shape:scalars:): shape \(shape) needs \(count) scalars, got \(scalars.count)")
         self.shape = shape
@@ -79,12 +79,12 @@ public struct Tensor: Sendable, Equatable {
     }
 
     func offset(of indices: [Int]) -> Int {
-        precondition(indices.count == rank, "Tensor subscript: \(indices.count) indices for shape \(shape)")
+        checkPrecondition(indices.count == rank, "Tensor subscript: \(indices.count) indices for shape \(shape)")
         var offset = 0
         var running = 1
         for axis in stride(from: rank - 1, through: 0, by: -1) {
             let index = indices[axis]
-            precondition(index >= 0 && index < shape[axis], "Tensor subscript: index \(indices) out of range for shape \(shape)")
+            checkPrecondition(index >= 0 && index < shape[axis], "Tensor subscript: index \(indices) out of range for shape \(shape)")
             offset += index * running
             running *= shape[axis]
         }
