@@ -10,8 +10,11 @@
 
 // exp(x) for 8 lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by Cephes' degree-7 polynomial
 // (relative error ≈ 1e-7), 2ⁿ built in the exponent bits. Inputs below −87.3 (including −inf,
-// the masked scores) give exactly 0. (The same polynomial as the forward's, so P here matches
-// the probabilities the forward summed into its log-sum-exp.)
+// the masked scores) give exactly 0. (Not the forward's function: the forward computes 2^x
+// with a degree-6 polynomial on base-2 scores, the portable backward uses libm's expf; the
+// recomputed P therefore differs from the probabilities the forward summed into its
+// log-sum-exp by about 1e-7 relative, inside the tests' error budget. One exp for both is
+// still to do.)
 AK_AVX2_INLINE __m256 exp8(__m256 x) {
     const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.0f));
