@@ -4,7 +4,8 @@
 //   - the fused attention forward (ak_attention_forward_rows): output within 1e-5 of Float64
 //     and of portable, log-sum-exp within 1e-4, rows with no allowed key exactly 0 / −inf;
 //   - the fused attention backward (ak_attention_backward_key_block): dQ, dK, dV within 1e-4
-//     of Float64 and of portable, and bit-identical when run twice;
+//     of Float64 and of portable, within 3× portable's own worst error + 2e-6, and bit-identical
+//     when run twice;
 //   - the packed and few-row GEMM: within the Float64 error budget 2(k+2)·2⁻²⁴·Σ|a||b|,
 //     nothing written outside C.
 // These are the budgets of Tests/AttentionTests (AttentionForwardTests, AttentionBackwardTests,
@@ -283,9 +284,21 @@ static void check_attention(const attention_case *c, const int *levels, int nlev
             if (!(e64[t] <= w64)) w64 = e64[t];
             if (!(ep[t] <= wp)) wp = ep[t];
         }
-        ok = w64 <= 1e-4 && wp <= 1e-4 && repeatable;
-        if (!ok) fail("backward %s %s: (dQ, dK, dV) vs Float64 (%.3g, %.3g, %.3g), vs portable (%.3g, %.3g, %.3g) (budget 1e-4)%s",
-                      name, c->name, e64[0], e64[1], e64[2], ep[0], ep[1], ep[2], repeatable ? "" : ", not bit-identical when repeated");
+        // Also within 3× portable's own worst error (+2e-6 where portable happens to be exact), as
+        // AttentionBackwardTests does against the Float32 reference: catches systematic errors
+        // far below 1e-4.
+        const double pe[3] = {max_error(portable.dq, want.dq, nq), max_error(portable.dk, want.dk, nk),
+                              max_error(portable.dv, want.dv, nv)};
+        // (The bound is portable's worst of the three: with one key, P = 1 and portable's dQ, dK
+        // are exact, where a polynomial exp leaves a rounding error.)
+        const double pworst = fmax(pe[0], fmax(pe[1], pe[2]));
+        int relative = 1;
+        for (int t = 0; t < 3; t++) if (!(e64[t] <= 3 * pworst + 2e-6)) relative = 0;
+        ok = w64 <= 1e-4 && wp <= 1e-4 && repeatable && relative;
+        if (!ok) fail("backward %s %s: (dQ, dK, dV) vs Float64 (%.3g, %.3g, %.3g), vs portable (%.3g, %.3g, %.3g) (budget 1e-4; "
+                      "and 3× portable's worst of (%.3g, %.3g, %.3g) + 2e-6)%s",
+                      name, c->name, e64[0], e64[1], e64[2], ep[0], ep[1], ep[2], pe[0], pe[1], pe[2],
+                      repeatable ? "" : ", not bit-identical when repeated");
         tally(ok);
         if (w64 > st->bwd64 || w64 != w64) st->bwd64 = w64;
         if (wp > st->bwd_portable || wp != wp) st->bwd_portable = wp;
@@ -389,7 +402,7 @@ int main(void) {
     for (int li = 0; li < nlevels; li++) {
         printf("forward  %-9s %ld cases: max error vs Float64 %.2e (budget 1e-5), vs portable %.2e (1e-5), lse %.2e (1e-4)\n",
                ak_simd_level_name(levels[li]), stats[li].fwd_cases, stats[li].fwd64, stats[li].fwd_portable, stats[li].lse64);
-        printf("backward %-9s %ld cases: max error vs Float64 %.2e (budget 1e-4), vs portable %.2e (1e-4), repeatable\n",
+        printf("backward %-9s %ld cases: max error vs Float64 %.2e (budget 1e-4, and 3x portable's + 2e-6), vs portable %.2e (1e-4), repeatable\n",
                ak_simd_level_name(levels[li]), stats[li].bwd_cases, stats[li].bwd64, stats[li].bwd_portable);
     }
 
