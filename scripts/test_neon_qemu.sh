@@ -5,7 +5,8 @@
 #            avx2+fma, avx512 where present) against portable and a double reference;
 #   aarch64  cross-compiled with Debian's aarch64-linux-gnu-gcc and run under qemu-user
 #            (qemu-aarch64 -L /usr/aarch64-linux-gnu): the NEON kernels (attention forward,
-#            backward, GEMM) against portable and the double reference.
+#            backward, GEMM) against portable and the double reference; built once with gcc and,
+#            when clang is installed (it comes with Swift), once more with clang.
 # Usage: scripts/test_neon_qemu.sh [native|aarch64|all]   (default all)
 # Exits non-zero when a build fails, a driver reports a failure, or (aarch64) the cross
 # toolchain or qemu is missing (scripts/ci/neon.sh installs them). Build outputs go to a temp folder.
@@ -54,10 +55,28 @@ if [ "$cross" = 1 ]; then
   echo "neon: aarch64 build ($(aarch64-linux-gnu-gcc --version | head -n 1)), run under $qemu"
   aarch64-linux-gnu-gcc "${flags[@]}" "${sources[@]}" -lm -o "$build/aarch64" & pids+=($!)
 fi
+# The same for aarch64 with clang (the compiler of Apple and of SwiftPM), when there is one:
+# clang compiles, the cross gcc links against Debian's aarch64 libc.
+clang_cross=0
+if [ "$cross" = 1 ] && command -v clang >/dev/null 2>&1; then
+  clang_cross=1
+  echo "neon: aarch64 build with $(clang --version | head -n 1), run under $qemu"
+  (
+    mkdir -p "$build/clang"
+    for source in "${sources[@]}"; do
+      clang --target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include "${flags[@]}" \
+        -c "$source" -o "$build/clang/$(basename "$source" .c).o"
+    done
+    aarch64-linux-gnu-gcc "$build"/clang/*.o -lm -o "$build/aarch64-clang"
+  ) & pids+=($!)
+elif [ "$cross" = 1 ]; then
+  echo "neon: no clang here; the aarch64 build with clang is skipped"
+fi
 for pid in "${pids[@]}"; do
   wait "$pid" || { echo "neon: a build failed" >&2; exit 1; }
 done
 status=0
 if [ "$native" = 1 ]; then run_driver native "$build/native" || status=1; fi
 if [ "$cross" = 1 ]; then run_driver aarch64 "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1; fi
+if [ "$clang_cross" = 1 ]; then run_driver aarch64-clang "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64-clang" || status=1; fi
 exit "$status"
