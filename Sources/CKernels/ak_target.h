@@ -8,6 +8,8 @@
 #define AK_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 #define AK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define AK_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+// NEON is architectural on arm64: no target attribute, only the forced inlining of the blocks.
+#define AK_NEON_INLINE static inline __attribute__((always_inline))
 
 // Loops over a register block (bounds are compile-time constants after inlining) must be fully
 // unrolled, or the accumulators live in memory.

@@ -1,5 +1,5 @@
 // Portable micro-kernels of the fused attention backward (see attention_backward_ops.h): the
-// readable specification; attention_backward_avx2.c / _avx512.c compute the same sums with
+// readable specification; attention_backward_avx2.c / _avx512.c / _neon.c compute the same sums with
 // register blocks and a polynomial exp. ak_backward_ops_for picks the table of a SIMD level.
 #include "attention_backward_ops.h"
 #include "include/ak_cpu.h"
@@ -52,12 +52,18 @@ static const ak_backward_ops portable_ops = {
 extern const ak_backward_ops ak_backward_ops_avx2;   /* attention_backward_avx2.c */
 extern const ak_backward_ops ak_backward_ops_avx512; /* attention_backward_avx512.c */
 #endif
+#if defined(__aarch64__)
+extern const ak_backward_ops ak_backward_ops_neon;   /* attention_backward_neon.c */
+#endif
 
 const ak_backward_ops *ak_backward_ops_for(int level) {
     switch (ak_simd_clamp(level)) {
 #if defined(__x86_64__)
     case AK_SIMD_AVX512: return &ak_backward_ops_avx512;
     case AK_SIMD_AVX2: return &ak_backward_ops_avx2;
+#endif
+#if defined(__aarch64__)
+    case AK_SIMD_NEON: return &ak_backward_ops_neon;
 #endif
     default: return &portable_ops;
     }

@@ -24,8 +24,7 @@ typedef struct ak_backward_ops {
     void (*ds)(float *s, const float *dp, long lds, long rows, long cols, const float *delta, float scale);
 } ak_backward_ops;
 
-/// The ops table of SIMD `level` (clamped to what the CPU has; portable where a level has no
-/// attention kernels, e.g. NEON for now).
+/// The ops table of SIMD `level` (clamped to what the CPU has): AVX-512, AVX2+FMA, NEON or portable.
 const ak_backward_ops *ak_backward_ops_for(int level);
 
 #endif

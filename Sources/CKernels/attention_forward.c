@@ -28,6 +28,9 @@ const ak_forward_ops *ak_forward_ops_for(int level) {
     case AK_SIMD_AVX512: return &ak_forward_ops_avx512;
     case AK_SIMD_AVX2: return &ak_forward_ops_avx2;
 #endif
+#if defined(__aarch64__)
+    case AK_SIMD_NEON: return &ak_forward_ops_neon;
+#endif
     default: return &ak_forward_ops_portable;
     }
 }

@@ -37,9 +37,11 @@ extern const ak_forward_ops ak_forward_ops_portable;
 extern const ak_forward_ops ak_forward_ops_avx2;
 extern const ak_forward_ops ak_forward_ops_avx512;
 #endif
+#if defined(__aarch64__)
+extern const ak_forward_ops ak_forward_ops_neon;
+#endif
 
-/// The ops table of SIMD `level` (clamped to what the CPU has; portable where a level has no
-/// attention kernels, e.g. NEON for now).
+/// The ops table of SIMD `level` (clamped to what the CPU has): AVX-512, AVX2+FMA, NEON or portable.
 const ak_forward_ops *ak_forward_ops_for(int level);
 
 #endif

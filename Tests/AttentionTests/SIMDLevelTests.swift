@@ -27,7 +27,8 @@ import TestSupport
                    "AVX-512 F/BW/DQ/VL (with OS-enabled ZMM state) not on this machine: its kernels are not tested here"))
     func avx512KernelsAgreeWithPortableAndFloat64() { Self.check(.avx512) }
 
-    @Test(.enabled(if: SIMDLevel.neon.isAvailable, "NEON is arm64 only: its GEMM kernel is not tested here"))
+    @Test(.enabled(if: SIMDLevel.neon.isAvailable,
+                   "NEON is arm64 only: its GEMM and attention kernels are not tested here (scripts/test_neon_qemu.sh runs them under qemu)"))
     func neonKernelsAgreeWithPortableAndFloat64() { Self.check(.neon) }
 
     /// GEMM (packed and few-row) within the Float64 error budget; the fused forward within 1e-5

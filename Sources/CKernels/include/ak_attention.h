@@ -43,7 +43,7 @@ size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, lo
 ///   out[i, :] = Σⱼ softmax_j(score(i, j)) · v[j, :],   lse[i] = log Σⱼ exp(score(i, j)),
 /// with score(i, j) = scale·q[i]·k[j] + bias(i, j) over the allowed keys. A row with no allowed
 /// key gets zeros and lse = −inf. q [Lq, D], k [Lk, D], v [Lk, Dv], out [Lq, Dv], lse [Lq].
-/// `level` (an `ak_simd_level`) selects the micro-kernels: AVX-512, AVX2+FMA or portable C;
+/// `level` (an `ak_simd_level`) selects the micro-kernels: AVX-512, AVX2+FMA, NEON or portable C;
 /// a level the CPU lacks runs the best one below it. i1 − i0 must not exceed the `block_q` the
 /// scratch was sized for, and `block_k` must be the same in both calls (≤ 0 means the default, 64).
 void ak_attention_forward_rows(const ak_attention_problem *p,
