@@ -47,10 +47,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         launcherVariables.first { environment[$0] != nil }
     }
 
-    /// Libraries tried, in order (`ATTEND_LIBMPI` first when set).
+    /// Libraries tried, in order (only `ATTEND_LIBMPI` when it is set).
     public static func candidateLibraries(environment: [String: String]) -> [String] {
+        if let explicit = environment["ATTEND_LIBMPI"], !explicit.isEmpty { return [explicit] }
         var names: [String] = []
-        if let explicit = environment["ATTEND_LIBMPI"], !explicit.isEmpty { names.append(explicit) }
         #if os(macOS)
         names += ["libmpi.40.dylib", "libmpi.dylib", "/opt/homebrew/lib/libmpi.dylib", "/usr/local/lib/libmpi.dylib"]
         #else
