@@ -107,7 +107,9 @@ struct Train: ParsableCommand {
             try train(group: nil, interrupt: nil)   // not under mpirun/srun: one process, as always
             return
         }
-        let interrupt = InterruptFlag.install()
+        let rank = Int(environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMI_RANK"] ?? environment["PMIX_RANK"] ?? "")
+        let size = Int(environment["OMPI_COMM_WORLD_SIZE"] ?? environment["PMI_SIZE"] ?? "")
+        let interrupt = InterruptFlag.install(rank: rank.flatMap { r in size.map { (r, $0) } })
         let group = try MPICommunicator(timeout: EnvironmentCheck.mpiTimeout(environment) ?? 300, environment: environment,
                                         interrupted: { interrupt.isSet })
         guard group.size > 1 else {
