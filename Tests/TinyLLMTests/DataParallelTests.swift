@@ -63,7 +63,7 @@ final class ThreadGroup: @unchecked Sendable {
             condition.broadcast()
         } else {
             while generation == myGeneration && !broken { condition.wait() }
-            if broken { throw Abandoned() }
+            if generation == myGeneration { throw Abandoned() }   // broken before this call completed
         }
         return (reduced, gathered)
     }
