@@ -200,7 +200,7 @@ func relativeWeightDifference(_ a: TinyLLMModel, _ b: TinyLLMModel) -> Double {
         environment["ATTEND_MPI_TIMEOUT"] = "20"
         process.environment = environment
         let log = folder.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
