@@ -53,17 +53,26 @@ public struct ByteCorpus: Sendable {
 
     /// `batchSize` random windows of `length` bytes from `split`: `(inputs, targets)`, each
     /// `batchSize` rows of `length` ids.
-    /// - Precondition: the split holds `length + 1` bytes (see ``checkFits(length:)``).
+    ///
+    /// With `rows`, all `batchSize` windows are drawn (the generator advances exactly as
+    /// without it) but only rows `rows` of them are returned: data-parallel rank `r` takes
+    /// its slice of the very batch one process would draw.
+    /// - Precondition: the split holds `length + 1` bytes (see ``checkFits(length:)``);
+    ///   `rows` lies within `0 ..< batchSize`.
     public func batch(
-        _ split: Split, batchSize: Int, length: Int, generator: inout SeededGenerator
+        _ split: Split, batchSize: Int, length: Int, rows: Range<Int>? = nil, generator: inout SeededGenerator
     ) -> (inputs: [[Int]], targets: [[Int]]) {
         let source = bytes(split)
         checkPrecondition(length >= 1 && source.count >= length + 1,
             "ByteCorpus.batch: \(split) split has \(source.count) bytes, needs length + 1 = \(length + 1)")
+        let kept = rows ?? 0..<batchSize
+        checkPrecondition(kept.lowerBound >= 0 && kept.upperBound <= batchSize,
+            "ByteCorpus.batch: rows \(kept) outside 0..<\(batchSize)")
         let starts = UInt64(source.count - length)              // s ∈ 0 ..< count − L
         var inputs: [[Int]] = [], targets: [[Int]] = []
-        for _ in 0..<batchSize {
+        for row in 0..<batchSize {
             let s = Int(generator.next() % starts)
+            guard kept.contains(row) else { continue }
             inputs.append(source[s..<(s + length)].map(Int.init))
             targets.append(source[(s + 1)..<(s + length + 1)].map(Int.init))
         }

@@ -1,6 +1,14 @@
 import Attention
 import Training
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One training run of a ``TinyLLMModel`` on a ``ByteCorpus``: the state that a checkpoint
 /// saves, and the step that advances it.
 ///
@@ -83,6 +91,10 @@ public struct TinyLLMTrainer: Sendable {
         /// Global gradient norm before clipping.
         public var gradientNorm: Float
         public var learningRate: Float
+        /// Seconds this rank waited in the gradient all-reduce (0 in one process).
+        public var communicationSeconds: Double = 0
+        /// Whether any rank asked to stop during this step (data-parallel runs stop together).
+        public var stopRequested = false
     }
 
     /// Takes one optimizer step.
@@ -102,6 +114,112 @@ public struct TinyLLMTrainer: Sendable {
         dataGenerator = generator
         step += 1
         return StepResult(loss: loss.value.scalars[0], gradientNorm: norm, learningRate: lr)
+    }
+
+    /// Takes one optimizer step as rank `group.rank` of a data-parallel group.
+    ///
+    /// Every rank draws the same global batch of `B` = ``TrainingOptions/batchSize`` windows
+    /// from the same generator state and computes rows `⌊r·B/N⌋ ..< ⌊(r+1)·B/N⌋` of it
+    /// (``DataParallel/rows(rank:size:batchSize:)``). With `b_r` rows, rank `r`'s mean
+    /// gradient `g_r` and loss `ℓ_r` are weighted by `b_r / B` and summed over the ranks in one
+    /// all-reduce, so every rank gets
+    /// ```
+    /// g = Σ_r (b_r/B)·g_r = ∇ (1/(B·L)) Σ_{all B·L positions} loss      ℓ = Σ_r (b_r/B)·ℓ_r
+    /// ```
+    /// exactly what one process computes on the whole batch (up to summation order), for
+    /// uneven splits too. Clipping and AdamW then run on identical inputs on every rank, so
+    /// the weights stay identical. The buffer carries two more sums: ranks whose step failed
+    /// (then every rank throws, none waits for a partner that left) and ranks that were asked
+    /// to stop (`stop`; then ``StepResult/stopRequested`` is true on every rank).
+    ///
+    /// With a group of one this is ``trainStep(corpus:)``. Dropout (off in every preset) is
+    /// seeded per rank, so the one-process equivalence holds only without it.
+    /// - Throws: `TrainingError` when this rank's loss or gradient is not finite,
+    ///   ``CommunicationError`` when another rank failed or the group broke.
+    @discardableResult
+    public mutating func trainStep(corpus: ByteCorpus, group: (any Communicator)?, stop: Bool = false) throws -> StepResult {
+        guard let group, group.size > 1 else {
+            var result = try trainStep(corpus: corpus)
+            result.stopRequested = stop
+            return result
+        }
+        let lr = options.schedule(step)
+        let batchSize = options.batchSize
+        let rows = group.rows(ofBatch: batchSize)
+        var generator = dataGenerator
+        let (inputs, targets) = corpus.batch(.training, batchSize: batchSize, length: configuration.contextLength,
+                                             rows: rows, generator: &generator)
+        var failure: Error?
+        var gradients = Gradients()
+        var localLoss: Float = 0
+        if rows.isEmpty {
+            failure = CommunicationError.peerFailed(ranks: [group.rank], during: "to get a row of the batch (batch size \(batchSize) < \(group.size) ranks)")
+        } else {
+            let seed = options.seed &+ 0x9E37_79B9 &* UInt64(step + 1)
+            let tape = Tape(training: true, seed: group.rank == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(group.rank)))
+            let loss = model.loss(inputs: inputs, targets: targets, on: tape)
+            localLoss = loss.value.scalars[0]
+            do { gradients = try tape.backward(loss, step: step) } catch { failure = error }
+        }
+        // Layout: every parameter in checkpoint order (the same on every rank), then
+        // [weighted loss, failed ranks, stop requests].
+        let parameters = model.namedParameters
+        let total = parameters.reduce(0) { $0 + $1.tensor.count }
+        var buffer = [Float](repeating: 0, count: total + 3)
+        let weight = Float(rows.count) / Float(batchSize)
+        if failure == nil {
+            buffer.withUnsafeMutableBufferPointer { out in
+                var offset = 0
+                for (name, tensor) in parameters {
+                    if let g = gradients[name] {
+                        g.withUnsafeBufferPointer { src in for i in src.indices { out[offset + i] = src[i] * weight } }
+                    }
+                    offset += tensor.count
+                }
+            }
+            buffer[total] = localLoss * weight
+        } else {
+            buffer[total + 1] = 1
+        }
+        if stop { buffer[total + 2] = 1 }
+        let started = Self.seconds()
+        try group.allReduceSum(&buffer)
+        let waited = Self.seconds() - started
+        if let failure { throw failure }
+        if buffer[total + 1] > 0 {
+            throw CommunicationError.peerFailed(ranks: [], during: "step \(step + 1) (\(Int(buffer[total + 1])) rank(s): non-finite loss or gradient, or no rows)")
+        }
+        buffer.withUnsafeBufferPointer { reduced in
+            var offset = 0
+            for (name, tensor) in parameters {
+                if var g = gradients[name] {
+                    g.withUnsafeMutableBufferPointer { dst in for i in dst.indices { dst[i] = reduced[offset + i] } }
+                    gradients.set(name, g)
+                }
+                offset += tensor.count
+            }
+        }
+        let norm = options.gradientClip > 0 ? gradients.clipByGlobalNorm(options.gradientClip) : gradients.globalNorm
+        optimizer.learningRate = lr
+        try optimizer.update(&model, with: gradients)
+        dataGenerator = generator
+        step += 1
+        return StepResult(loss: buffer[total], gradientNorm: norm, learningRate: lr,
+                          communicationSeconds: waited, stopRequested: buffer[total + 2] > 0)
+    }
+
+    /// FNV-1a 64 of every parameter's Float32 bytes in checkpoint order: equal on every rank
+    /// of a data-parallel run as long as the weights are bit-identical.
+    public var weightDigest: UInt64 {
+        var hash = FNV1a64()
+        for (_, tensor) in model.namedParameters { tensor.withUnsafeBufferPointer { hash.update(UnsafeRawBufferPointer($0)) } }
+        return hash.value
+    }
+
+    static func seconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// Validation loss (nats/byte) on ``TrainingOptions/evaluationBatches`` fixed random

@@ -74,7 +74,19 @@ enum EnvironmentCheck {
         if let text = environment["ATTEND_NO_SIMD"], !["", "0", "1"].contains(text) {
             return "ATTEND_NO_SIMD must be 1 (force the portable kernels), 0 or empty, got '\(terminalSafe(text, limit: 40))'"
         }
+        if let text = environment["ATTEND_MPI_TIMEOUT"] {
+            guard mpiTimeout(environment) != nil else {
+                return "ATTEND_MPI_TIMEOUT must be a number of seconds in 1...86400 (how long a rank waits for the others), got '\(terminalSafe(text, limit: 40))'"
+            }
+        }
         return nil
+    }
+
+    /// `ATTEND_MPI_TIMEOUT` in seconds (default 300), nil when invalid.
+    static func mpiTimeout(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Double? {
+        guard let text = environment["ATTEND_MPI_TIMEOUT"] else { return 300 }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value >= 1, value <= 86_400 else { return nil }
+        return value
     }
 }
 

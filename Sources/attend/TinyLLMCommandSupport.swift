@@ -20,7 +20,9 @@ final class InterruptFlag: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
 
     /// Installs the handlers (the signals' default actions are ignored from now on).
-    static func install() -> InterruptFlag {
+    /// - Parameter rank: `(rank, size)` under mpirun: the message then says that every rank
+    ///   stops after the same step and rank 0 saves.
+    static func install(rank: (Int, Int)? = nil) -> InterruptFlag {
         let flag = InterruptFlag()
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
@@ -31,7 +33,9 @@ final class InterruptFlag: @unchecked Sendable {
                     exit(AttendExitCode.interrupted(by: number))
                 }
                 let name = number == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)"
-                FileHandle.standardError.write(Data("\n\(name): saving a checkpoint (signal again to quit at once)\n".utf8))
+                let text = rank.map { "\n\(name) on rank \($0.0) of \($0.1): every rank stops after the current step and rank 0 saves a checkpoint (if a rank died, mpirun ends the job instead; the last checkpoint stays loadable)\n" }
+                    ?? "\n\(name): saving a checkpoint (signal again to quit at once)\n"
+                FileHandle.standardError.write(Data(text.utf8))
             }
             source.resume()
             flag.sources.append(source)

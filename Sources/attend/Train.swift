@@ -19,6 +19,14 @@ struct Train: ParsableCommand {
             job schedulers) saves a checkpoint and exits with status 130 or 143; a second signal
             quits at once. `--resume` continues exactly as if the run had not stopped.
 
+            Data parallelism: `mpirun -np N attend train ...` (or srun) trains one model with N
+            processes. Every step's --batch-size windows are drawn as one process would draw them
+            and split across the ranks; gradients are averaged with MPI all-reduce, so the run
+            follows the one-process trajectory and --resume works with any N. Rank 0 prints and
+            writes checkpoints. Open MPI's libmpi.so.40 is loaded at run time (Debian/Ubuntu:
+            apt-get install openmpi-bin libopenmpi-dev); ATTEND_MPI_TIMEOUT (seconds, default
+            300) bounds how long a rank waits for the others.
+
             A folder that already holds a run is never overwritten by accident: continue it with
             --resume, or replace it with --overwrite. The folder is checked to be writable and
             locked before the first step.
@@ -42,7 +50,7 @@ struct Train: ParsableCommand {
     var resume = false
     @Flag(help: "Start a fresh run even though --out holds one (its files are replaced at the first checkpoint).")
     var overwrite = false
-    @Option(help: "Windows per step (default: the preset's).")
+    @Option(help: "Windows per step (default: the preset's); under mpirun the global batch, split across the ranks.")
     var batchSize: Int?
     @Option(help: "Peak learning rate (default: the preset's).")
     var learningRate: Float?
@@ -66,11 +74,14 @@ struct Train: ParsableCommand {
     var keyValueHeads: Int?
     @Option(help: "Override the preset's context length.")
     var context: Int?
+    @Option(help: "Print a step line every N steps (default: every 10 with --json, about 50 lines otherwise).")
+    var logInterval: Int?
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
     func validate() throws {
         if let out, out.isEmpty { throw ValidationError("--out must name a folder, got an empty string") }
+        if let logInterval, logInterval < 1 { throw ValidationError("--log-interval must be ≥ 1, got \(logInterval)") }
         if resume && overwrite {
             throw ValidationError("--resume and --overwrite exclude each other: --resume continues the run in --out, --overwrite replaces it")
         }
@@ -93,7 +104,89 @@ struct Train: ParsableCommand {
 
     func run() throws {
         AllocatorTuning.keepTrainingBuffersInHeap()  // measured −15% CPU per step; see its doc
-        try train()
+        let environment = ProcessInfo.processInfo.environment
+        guard MPICommunicator.launcherVariable(in: environment) != nil else {
+            try train(group: nil, interrupt: nil)   // not under mpirun/srun: one process, as always
+            return
+        }
+        let rank = Int(environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMI_RANK"] ?? environment["PMIX_RANK"] ?? "")
+        let size = Int(environment["OMPI_COMM_WORLD_SIZE"] ?? environment["PMI_SIZE"] ?? "")
+        let interrupt = InterruptFlag.install(rank: rank.flatMap { r in size.map { (r, $0) } })
+        let group = try MPICommunicator(timeout: EnvironmentCheck.mpiTimeout(environment) ?? 300, environment: environment,
+                                        interrupted: { interrupt.isSet })
+        guard group.size > 1 else {
+            defer { group.finalize() }
+            try train(group: nil, interrupt: interrupt)
+            return
+        }
+        do {
+            try train(group: group, interrupt: interrupt)
+            group.finalize()
+        } catch let error as ExitCode {
+            group.finalize()      // every rank stopped after the same step (the stop travelled with it)
+            throw error
+        } catch let failure as AgreedFailure {
+            group.finalize()      // every rank knows; rank 0 (or the rank that failed) says why
+            guard failure.speak else { throw ExitCode(AttendExitCode.failure) }
+            throw failure.error
+        } catch {
+            // Only this rank knows: the others may be waiting in a collective. MPI_Abort ends
+            // them all now instead of letting them time out.
+            printError("Error (rank \(group.rank) of \(group.size)): \(safeMessage(String(describing: error)))")
+            FileAccess.removeTemporaryFiles()
+            group.abort(code: AttendExitCode.failure)
+        }
+    }
+
+    /// An error that every rank learned about at the same point (so MPI can finalize cleanly).
+    struct AgreedFailure: Error {
+        var error: Error
+        /// Whether this rank prints it (rank 0, or the rank that failed).
+        var speak: Bool
+    }
+
+    private func train(group: MPICommunicator?, interrupt: InterruptFlag?) throws {
+        let rank = group?.rank ?? 0, ranks = group?.size ?? 1
+        var setup: (trainer: TinyLLMTrainer, corpus: ByteCorpus, directory: URL, runDirectory: TinyLLMRunDirectory?, interrupt: InterruptFlag)?
+        var setupError: Error?
+        do { setup = try prepare(rank: rank, ranks: ranks, interrupt: interrupt) } catch { setupError = error }
+        if let group {
+            // Every rank learns whether every rank could start, so none waits for one that left.
+            let failed = try group.allGather(setupError == nil ? 0 : 1)
+            let failedRanks = failed.indices.filter { failed[$0] != 0 }
+            if let setupError {
+                throw AgreedFailure(error: setupError, speak: rank == failedRanks.first)
+            }
+            if !failedRanks.isEmpty {
+                throw AgreedFailure(error: CommunicationError.peerFailed(ranks: failedRanks, during: "to start"), speak: false)
+            }
+        } else if let setupError {
+            throw setupError
+        }
+        guard let setup else { return }
+        var trainer = setup.trainer
+        let (corpusData, directory, runDirectory, interrupt) = (setup.corpus, setup.directory, setup.runDirectory, setup.interrupt)
+        defer { runDirectory?.release() }
+        var display = TrainingDisplay(
+            json: json, terminal: !json && stderrIsTerminal, totalSteps: trainer.options.steps,
+            tokensPerStep: trainer.tokensPerStep, ranks: ranks)
+        display.logInterval = logInterval
+        if rank == 0 {
+            display.start(trainer: trainer, corpus: corpusData, directory: directory, resumed: resume,
+                          parallel: group.map { ($0.libraryVersion, $0.size) })
+        }
+        let started = Date()
+        try trainer.run(corpus: corpusData, directory: directory, group: group, shouldStop: { interrupt.isSet }) { event in
+            display.show(event)
+        }
+        if rank == 0 {
+            display.finish(trainer: trainer, corpus: corpusData, seconds: Date().timeIntervalSince(started),
+                           interrupted: !trainer.isFinished)
+        }
+        if !trainer.isFinished {
+            // A stop on any rank stops every rank after the same step.
+            throw ExitCode(AttendExitCode.interrupted(by: interrupt.firstSignal ?? SIGTERM))
+        }
     }
 
     /// The model the flags describe; a bad value is a usage error (exit status 64).
@@ -136,40 +229,44 @@ struct Train: ParsableCommand {
         do { return try body() } catch let error as TinyLLMError { throw ValidationError(error.description) }
     }
 
-    private func train() throws {
+    /// Everything before the first step: configuration, corpus, run folder (rank 0 alone
+    /// claims it and checks it), trainer (fresh, or restored from the folder's checkpoint by
+    /// every rank: the folder must be on a file system every rank sees, like the corpus).
+    private func prepare(rank: Int, ranks: Int, interrupt: InterruptFlag?) throws
+        -> (trainer: TinyLLMTrainer, corpus: ByteCorpus, directory: URL, runDirectory: TinyLLMRunDirectory?, interrupt: InterruptFlag) {
         let configuration = try makeConfiguration()
         let corpusData = try ByteCorpus(contentsOf: corpus)
         try corpusData.checkFits(length: configuration.contextLength)
         let directory = URL(fileURLWithPath: out ?? "runs/\(preset)")
-        let interrupt = InterruptFlag.install()
-        let runDirectory = try TinyLLMRunDirectory.claim(directory)
-        defer { runDirectory.release() }
-        if !resume, !overwrite, let existing = runDirectory.existingRun {
-            throw TinyLLMError.invalidArgument(
-                "\(directory.path) already holds a training run (\(existing)); nothing was changed. Continue it with --resume, choose another --out, or pass --overwrite to replace it")
-        }
-
-        var trainer: TinyLLMTrainer
-        if resume {
-            trainer = try TinyLLMCheckpoint.loadTrainer(from: directory, corpus: corpusData, expectedConfiguration: configuration)
-            if let steps, steps != trainer.options.steps {
-                throw TinyLLMError.invalidArgument("--steps \(steps) differs from the checkpoint's schedule of \(trainer.options.steps) steps; resume without --steps (the schedule cannot change mid-run)")
+        let interrupt = interrupt ?? InterruptFlag.install()
+        var runDirectory: TinyLLMRunDirectory?
+        if rank == 0 {
+            let claimed = try TinyLLMRunDirectory.claim(directory)
+            runDirectory = claimed
+            if !resume, !overwrite, let existing = claimed.existingRun {
+                claimed.release()
+                throw TinyLLMError.invalidArgument(
+                    "\(directory.path) already holds a training run (\(existing)); nothing was changed. Continue it with --resume, choose another --out, or pass --overwrite to replace it")
             }
-        } else {
-            trainer = TinyLLMTrainer(configuration: configuration, options: try makeOptions())
         }
-        var display = TrainingDisplay(
-            json: json, terminal: !json && stderrIsTerminal, totalSteps: trainer.options.steps,
-            tokensPerStep: trainer.tokensPerStep)
-        display.start(trainer: trainer, corpus: corpusData, directory: directory, resumed: resume)
-        let started = Date()
-        try trainer.run(corpus: corpusData, directory: directory, shouldStop: { interrupt.isSet }) { event in
-            display.show(event)
-        }
-        display.finish(trainer: trainer, corpus: corpusData, seconds: Date().timeIntervalSince(started),
-                       interrupted: !trainer.isFinished)
-        if !trainer.isFinished, let signal = interrupt.firstSignal {
-            throw ExitCode(AttendExitCode.interrupted(by: signal))
+        do {
+            var trainer: TinyLLMTrainer
+            if resume {
+                trainer = try TinyLLMCheckpoint.loadTrainer(from: directory, corpus: corpusData, expectedConfiguration: configuration)
+                if let steps, steps != trainer.options.steps {
+                    throw TinyLLMError.invalidArgument("--steps \(steps) differs from the checkpoint's schedule of \(trainer.options.steps) steps; resume without --steps (the schedule cannot change mid-run)")
+                }
+            } else {
+                trainer = TinyLLMTrainer(configuration: configuration, options: try makeOptions())
+            }
+            if trainer.options.batchSize < ranks {
+                throw TinyLLMError.invalidArgument(
+                    "--batch-size \(trainer.options.batchSize) is smaller than the \(ranks) ranks: the batch size is the global batch, split across ranks (each needs at least one window); use --batch-size ≥ \(ranks) or fewer ranks")
+            }
+            return (trainer, corpusData, directory, runDirectory, interrupt)
+        } catch {
+            runDirectory?.release()
+            throw error
         }
     }
 }

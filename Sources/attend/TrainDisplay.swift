@@ -1,5 +1,6 @@
 import Foundation
 import TinyLLM
+import Training
 
 /// How `attend train` shows progress: a redrawn bar on a terminal (stderr), plain log lines
 /// otherwise, or JSON lines with `--json`.
@@ -8,32 +9,45 @@ struct TrainingDisplay {
     let terminal: Bool
     let totalSteps: Int
     let tokensPerStep: Int
+    /// Data-parallel ranks (1: one process; then nothing about communication is shown).
+    let ranks: Int
+    /// Log a step line every this many steps (nil: every 10 with --json, about 50 lines otherwise).
+    var logInterval: Int?
     private var lastValidation: Double?
     private var lastLine = 0
     private var lastPrinted = Date.distantPast
 
-    init(json: Bool, terminal: Bool, totalSteps: Int, tokensPerStep: Int) {
+    init(json: Bool, terminal: Bool, totalSteps: Int, tokensPerStep: Int, ranks: Int = 1) {
         self.json = json; self.terminal = terminal; self.totalSteps = totalSteps; self.tokensPerStep = tokensPerStep
+        self.ranks = ranks
     }
 
-    func start(trainer: TinyLLMTrainer, corpus: ByteCorpus, directory: URL, resumed: Bool) {
+    /// - Parameter parallel: the MPI library's version and the number of ranks, when more than one.
+    func start(trainer: TinyLLMTrainer, corpus: ByteCorpus, directory: URL, resumed: Bool, parallel: (library: String, ranks: Int)? = nil) {
         let c = trainer.configuration, o = trainer.options
+        let split = parallel.map { p in
+            (0..<p.ranks).map { DataParallel.rows(rank: $0, size: p.ranks, batchSize: o.batchSize).count }
+        }
         if json {
-            printJSONLine([
+            var fields: [String: Any] = [
                 "event": "start", "corpus": corpus.name, "corpusBytes": corpus.count,
                 "trainingBytes": corpus.training.count, "validationBytes": corpus.validation.count,
                 "parameters": c.parameterCount, "layers": c.layers, "heads": c.heads, "keyValueHeads": c.keyValueHeads,
                 "width": c.width, "contextLength": c.contextLength, "positions": c.positions.rawValue,
                 "batchSize": o.batchSize, "steps": o.steps, "startStep": trainer.step, "learningRate": Double(o.learningRate),
                 "seed": o.seed, "directory": directory.path, "resumed": resumed,
-            ])
+            ]
+            if let parallel, let split {
+                fields["ranks"] = parallel.ranks; fields["rowsPerRank"] = split; fields["mpiLibrary"] = parallel.library
+            }
+            printJSONLine(fields)
             return
         }
         print("""
             model: \(c.summary), \(c.parameterCount) parameters
             corpus: \(corpus.name), \(corpus.count) bytes (\(corpus.training.count) train, \(corpus.validation.count) validation)
             schedule: \(o.steps) steps of \(o.batchSize)×\(c.contextLength) bytes, lr \(o.learningRate) → \(o.minimumLearningRate) (warmup \(o.warmupSteps), cosine), clip \(o.gradientClip), seed \(o.seed)
-            \(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
+            \(parallel.map { "data parallel: \($0.ranks) ranks, rows per rank \(split!.map(String.init).joined(separator: "+")) (\($0.library))\n" } ?? "")\(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
             """)
         fflush(nil)
     }
@@ -43,18 +57,23 @@ struct TrainingDisplay {
         case let .step(step, result, tokensPerSecond, secondsPerStep):
             let eta = Double(totalSteps - step) * secondsPerStep
             if json {
-                guard step % 10 == 0 || step == totalSteps else { return }
-                printJSONLine(["event": "step", "step": step, "loss": Double(result.loss), "learningRate": Double(result.learningRate),
-                               "gradientNorm": Double(result.gradientNorm), "tokensPerSecond": tokensPerSecond.rounded(), "etaSeconds": eta.rounded()])
+                guard step % (logInterval ?? 10) == 0 || step == totalSteps else { return }
+                var fields: [String: Any] = [
+                    "event": "step", "step": step, "loss": Double(result.loss), "learningRate": Double(result.learningRate),
+                    "gradientNorm": Double(result.gradientNorm), "tokensPerSecond": tokensPerSecond.rounded(), "etaSeconds": eta.rounded()]
+                if ranks > 1 { fields["communicationSeconds"] = result.communicationSeconds }
+                printJSONLine(fields)
             } else if terminal {
                 guard Date().timeIntervalSince(lastPrinted) > 0.1 || step == totalSteps else { return }
                 lastPrinted = Date()
-                drawBar(step: step, loss: result.loss, tokensPerSecond: tokensPerSecond, eta: eta)
+                drawBar(step: step, loss: result.loss, tokensPerSecond: tokensPerSecond, eta: eta,
+                        communicationSeconds: ranks > 1 ? result.communicationSeconds : nil)
             } else {
-                let every = Swift.max(1, Swift.min(100, totalSteps / 50))
+                let every = logInterval ?? Swift.max(1, Swift.min(100, totalSteps / 50))
                 guard step % every == 0 || step == totalSteps else { return }
-                print(String(format: "step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  eta %@",
-                             step, totalSteps, result.loss, result.learningRate, result.gradientNorm, tokensPerSecond, formatDuration(eta)))
+                let communication = ranks > 1 ? String(format: "  comm %.1f ms", result.communicationSeconds * 1000) : ""
+                print(String(format: "step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s%@  eta %@",
+                             step, totalSteps, result.loss, result.learningRate, result.gradientNorm, tokensPerSecond, communication, formatDuration(eta)))
                 fflush(nil)
             }
         case let .evaluation(step, loss):
@@ -90,14 +109,15 @@ struct TrainingDisplay {
 
     // MARK: Terminal bar
 
-    private mutating func drawBar(step: Int, loss: Float, tokensPerSecond: Double, eta: Double) {
+    private mutating func drawBar(step: Int, loss: Float, tokensPerSecond: Double, eta: Double, communicationSeconds: Double?) {
         let width = 24
         let filled = Int(Double(width) * Double(step) / Double(Swift.max(totalSteps, 1)))
         var bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         if colorEnabled { bar = "\u{1B}[36m" + bar + "\u{1B}[0m" }
         let validation = lastValidation.map { String(format: "  val %.3f", $0) } ?? ""
-        let text = String(format: "\r%@ step %d/%d  loss %.3f%@  %.1fk tok/s  ETA %@ ",
-                          bar, step, totalSteps, loss, validation, tokensPerSecond / 1000, formatDuration(eta))
+        let communication = communicationSeconds.map { String(format: "  comm %.1f ms", $0 * 1000) } ?? ""
+        let text = String(format: "\r%@ step %d/%d  loss %.3f%@  %.1fk tok/s%@  ETA %@ ",
+                          bar, step, totalSteps, loss, validation, tokensPerSecond / 1000, communication, formatDuration(eta))
         FileHandle.standardError.write(Data(text.utf8))
         lastLine = text.count
     }

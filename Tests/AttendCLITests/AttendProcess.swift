@@ -34,11 +34,19 @@ enum AttendProcess {
     /// - Parameters:
     ///   - environment: added to (or, with a nil value, removed from) the test's environment;
     ///     NO_COLOR=1 is set unless overridden.
-    static func run(_ arguments: [String], environment: [String: String?] = [:], input: Data? = nil) throws -> Result {
+    ///   - launcher: a command that starts `attend` (`["/usr/bin/mpirun", "-np", "2"]`): the
+    ///     launcher runs with its arguments, then the binary's path, then `arguments`.
+    static func run(_ arguments: [String], environment: [String: String?] = [:], input: Data? = nil,
+                    launcher: [String] = []) throws -> Result {
         let executable = try #require(binary(), "no built `attend` next to the test bundle")
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (key, value) in environment { env[key] = value }
