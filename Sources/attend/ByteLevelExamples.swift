@@ -92,7 +92,7 @@ extension Explain {
         t += "(mean over the \(continuation.count) continuation bytes; a uniform causal head gives \(pct(uniform))):\n"
         t += "         " + (0..<c.heads).map { "head \($0 + 1)".padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + "\n"
         for (l, row) in shares.enumerated() {
-            t += "layer \(l + 1)  " + row.map { pct($0).padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + "\n"
+            t += "layer \(l + 1)  " + row.map { pct($0).padding(toLength: 9, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces) + "\n"
         }
         t += "rollout: \(pct(rolloutShare)) (\(String(format: "%.1f", rolloutShare / uniform))× uniform)\n"
         t += "Heads that specialise (share ≥ \(Int(ratio))× uniform and ≥ \(pct(minimum))): "
@@ -122,45 +122,61 @@ extension Explain {
         var t = "Byte pairs — seed 003: \(ByteLevelExample.bytePairs.claim)\n\(header)\n\(sample.description)\n"
         t += "Mean attention from a byte value to an earlier byte value in the same window (pairs seen ≥ \(Int(ByteLevelExample.minimumPairCount)) times); "
             + "lift = attention / what a uniform causal head gives.\n\n"
-        var best: (rank: Int, of: Int, lift: Double, mean: Double, layer: Int, head: Int)? = nil
+        // The seed's pair both ways: 'H' looking back at an earlier 'i' (72→105, the sentence
+        // read literally), and 'i' looking back at 'H' (105→72: in "Hi" a causal model can only
+        // attend from the later byte).
+        typealias Best = (rank: Int, of: Int, lift: Double, mean: Double, layer: Int, head: Int)
+        var best: [Best?] = [nil, nil]
+        let pairs: [(UInt8, UInt8)] = [(72, 105), (105, 72)]
         var headsJSON: [JSONValue] = []
-        let hiCount = maps[0][0].count[72 << 8 | 105]
         for l in 0..<c.layers {
             for h in 0..<c.heads {
                 let map = maps[l][h]
                 let ranked = map.ranked(minimumCount: ByteLevelExample.minimumPairCount)
                 let top = ranked.prefix(3).map { "\(TextSegmentation.byteLabel($0.from))→\(TextSegmentation.byteLabel($0.to)) \(String(format: "%.3f", $0.mean)) (×\(String(format: "%.0f", $0.lift)))" }
-                var hiText = "H→i: too rare"
-                if let index = ranked.firstIndex(where: { $0.from == 72 && $0.to == 105 }) {
-                    let p = ranked[index]
-                    hiText = "H→i rank \(index + 1)/\(ranked.count), \(String(format: "%.3f", p.mean)) (×\(String(format: "%.1f", p.lift)))"
-                    if best == nil || Double(index) / Double(ranked.count) < Double(best!.rank - 1) / Double(best!.of) {
-                        best = (index + 1, ranked.count, p.lift, p.mean, l, h)
+                var notes: [String] = []
+                for (k, pair) in pairs.enumerated() {
+                    let name = "\(Character(UnicodeScalar(pair.0)))→\(Character(UnicodeScalar(pair.1)))"
+                    guard let index = ranked.firstIndex(where: { $0.from == pair.0 && $0.to == pair.1 }) else {
+                        notes.append("\(name): too rare"); continue
                     }
+                    let p = ranked[index]
+                    notes.append("\(name) #\(index + 1)/\(ranked.count) ×\(String(format: "%.1f", p.lift))")
+                    if let b = best[k], Double(b.rank) / Double(b.of) <= Double(index + 1) / Double(ranked.count) { continue }
+                    best[k] = (index + 1, ranked.count, p.lift, p.mean, l, h)
                 }
-                t += "L\(l + 1)H\(h + 1)  strongest: \(top.joined(separator: ", "))   \(hiText)\n"
+                t += "L\(l + 1)H\(h + 1)  strongest: \(top.joined(separator: ", "))   \(notes.joined(separator: ", "))\n"
                 headsJSON.append(.object([
                     ("layer", .int(l + 1)), ("head", .int(h + 1)),
                     ("mean", .array(map.meanMap.map { .array($0.map { .float(Float($0)) }) })),
                 ]))
             }
         }
-        let verdict: ByteAttentionStatistics.Verdict
-        if let best {
-            let topPercent = Double(best.rank) / Double(best.of) <= 0.01
-            verdict = topPercent && best.lift >= 2 ? .supported : (best.lift >= 1.25 ? .partly : .not)
-            t += "\n'H'→'i' (72→105) occurs \(Int(hiCount)) times; its best head is L\(best.layer + 1)H\(best.head + 1): rank \(best.rank) of \(best.of) pairs "
-                + "(top \(String(format: "%.1f", 100 * Double(best.rank) / Double(best.of)))%), mean \(String(format: "%.3f", best.mean)), lift ×\(String(format: "%.1f", best.lift))\n"
-        } else {
-            verdict = .not
-            t += "\n'H'→'i' (72→105) occurs \(Int(hiCount)) times in the sample: too rare to rank (< \(Int(ByteLevelExample.minimumPairCount)))\n"
+        t += "\n"
+        var verdicts: [ByteAttentionStatistics.Verdict] = []
+        var pairJSON: [JSONValue] = []
+        for (k, pair) in pairs.enumerated() {
+            let count = Int(maps[0][0].count[Int(pair.0) << 8 | Int(pair.1)])
+            let name = "'\(Character(UnicodeScalar(pair.0)))'→'\(Character(UnicodeScalar(pair.1)))' (\(pair.0)→\(pair.1))"
+            if let b = best[k] {
+                let topPercent = Double(b.rank) / Double(b.of) <= 0.01
+                verdicts.append(topPercent && b.lift >= 2 ? .supported : (b.lift >= 1.25 ? .partly : .not))
+                t += "\(name): \(count) pairs in the sample; best head L\(b.layer + 1)H\(b.head + 1): rank \(b.rank) of \(b.of) "
+                    + "(top \(String(format: "%.1f", 100 * Double(b.rank) / Double(b.of)))%), mean \(String(format: "%.3f", b.mean)), lift ×\(String(format: "%.1f", b.lift))\n"
+            } else {
+                verdicts.append(.not)
+                t += "\(name): \(count) pairs in the sample, too few to rank (< \(Int(ByteLevelExample.minimumPairCount)))\n"
+            }
+            pairJSON.append(.object([("from", .int(Int(pair.0))), ("to", .int(Int(pair.1))), ("count", .int(count)),
+                                     ("bestRank", best[k].map { .int($0.rank) } ?? .null), ("of", best[k].map { .int($0.of) } ?? .null),
+                                     ("lift", best[k].map { .double($0.lift) } ?? .null)]))
         }
-        t += "Verdict: \(verdict.rawValue) (rule: supported when 'H'→'i' is in the top 1% of pairs of some head with lift ≥ 2; partly with lift ≥ 1.25)\n"
+        let verdict: ByteAttentionStatistics.Verdict = verdicts.contains(.supported) ? .supported : (verdicts.contains(.partly) ? .partly : .not)
+        t += "Verdict: \(verdict.rawValue) (rule, on the better of the two directions: supported when the pair is in the top 1% of some head's pairs with lift ≥ 2; partly with lift ≥ 1.25)\n"
         t += "The 256×256 maps: --json; an SVG heatmap: attend view --byte-pairs --layer L --head H --out pairs.svg\n"
         let json = JSONValue.object([
             ("example", .string("byte-pairs")), ("windows", .int(sample.windows.count)), ("bytes", .int(sample.byteCount)),
-            ("hiCount", .int(Int(hiCount))), ("hiBestRank", best.map { .int($0.rank) } ?? .null),
-            ("hiBestOf", best.map { .int($0.of) } ?? .null), ("hiBestLift", best.map { .double($0.lift) } ?? .null),
+            ("hi", .array(pairJSON)),
             ("verdict", .string(verdict.rawValue)), ("heads", .array(headsJSON)),
         ])
         return (t, json)
