@@ -20,6 +20,18 @@ import Testing
         #expect(c.map(\.characterStart) == [1, 3, 3, 6, 6, 6])
     }
 
+    @Test func multiByteCharactersAreLabelledOnceOverTheirBytes() {
+        #expect(TextSegmentation.characterByteLabels(Self.mixed)
+            == ["a", "é", "·A9", "中", "·B8", "·AD", "😀", "·9F", "·98", "·80", "\\x80", "\\xE4", "\\xB8", "b"])
+        let rows = TextSegmentation.characterRows([0xF0, 0x9F, 0x98, 0x80, 0x20, 0xD0, 0x9C, 0xFF])
+        #expect(rows.characters == "😀          ␠  М     \\xFF")
+        #expect(rows.bytes == "F0 9F 98 80 20 D0 9C FF")
+        // The word view keeps each multi-byte character's bytes in one word.
+        let grouping = WordGrouping(bytes: Array("ab 中😀 é".utf8))
+        #expect(grouping.words == ["ab", "中😀", "é"])
+        #expect(grouping.wordOfToken == [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2])
+    }
+
     /// Hand-built rows for "aé" + "中": continuation bytes 2 (é, start 1), 4 and 5 (中, start 3).
     @Test func withinCharacterShareEqualsHandComputation() {
         let bytes: [UInt8] = [0x61, 0xC3, 0xA9, 0xE4, 0xB8, 0xAD]
