@@ -38,6 +38,9 @@ public protocol AttentionSource: Sendable {
     func knockoutEffects() -> [[Float]]?
     /// How ``knockoutEffects()`` measures a change, e.g. "1 − cos of the last hidden state".
     var knockoutMeasure: String { get }
+    /// For byte-level models: the bytes themselves, so views can show each multi-byte
+    /// character once over its bytes (``TextSegmentation/characterRows(_:)``). nil by default.
+    var byteText: [UInt8]? { get }
 }
 
 extension AttentionSource {
@@ -46,6 +49,7 @@ extension AttentionSource {
     public func steps(layer: Int) -> AttentionSteps? { nil }
     public func knockoutEffects() -> [[Float]]? { nil }
     public var knockoutMeasure: String { "" }
+    public var byteText: [UInt8]? { nil }
 
     /// Every weight matrix, `[layer][head]`, each `[T, T]`.
     public func allWeights() -> [[Tensor]] {

@@ -52,6 +52,7 @@ public struct ExplainReport {
         for note in source.notes { add("Note: \(note)") }
         heading(1, "Tokens (\(tokens.count))")
         add(wrapped(tokens.enumerated().map { "\($0 + 1):\($1)" }))
+        if let bytes = source.byteText, bytes.contains(where: { $0 >= 0x80 }) { addCharacters(bytes) }
         if let steps = source.steps(layer: options.layer) {
             walkThrough(steps)
         } else {
@@ -61,6 +62,26 @@ public struct ExplainReport {
         }
         if let focus = options.focus { addFocus(focus) }
         if let grouping = source.wordGrouping { addWordView(grouping) }
+    }
+
+    /// Each multi-byte character once, over its bytes (😀 over F0 9F 98 80), cut into lines
+    /// of at most the terminal width.
+    mutating func addCharacters(_ bytes: [UInt8]) {
+        add()
+        add("Characters over their bytes (a multi-byte character is one label; its continuation bytes are ·XX above):")
+        var chunk: [UInt8] = []
+        var chunks: [[UInt8]] = []
+        let perLine = max(4, (style.width - 2) / 3)
+        for span in TextSegmentation.characters(bytes) {
+            if chunk.count + span.byteRange.count > perLine { chunks.append(chunk); chunk = [] }
+            chunk += bytes[span.byteRange]
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+        for c in chunks {
+            let rows = TextSegmentation.characterRows(c)
+            add("  " + rows.characters)
+            add("  " + rows.bytes)
+        }
     }
 
     /// Steps 2–8 for the chosen layer, walking through the chosen head.

@@ -53,7 +53,7 @@ struct Attribute: ParsableCommand {
             \(ModelOptions.whereToGetAModel)
             """)
 
-    @Option(help: ArgumentHelp("A BERT-family model folder, a TinyLLM run folder or .safetensors file, or 'tinyllm' (the bundled model; the default).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A BERT-family model folder, a TinyLLM run folder or .safetensors file, or 'tinyllm' (the bundled model; the default) / 'tinyllm-utf8' (the multilingual one).", valueName: "dir"))
     var model: String = "tinyllm"
 
     @Option(help: ArgumentHelp("The token to explain: WORD, WORD#2, or #N (index from 0).", valueName: "token"))
@@ -91,8 +91,8 @@ struct AttributionInput {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw InputError("the text is empty: give a sentence, e.g. attend attribute --focus cat \"The cat sat on the mat\"")
         }
-        if model == "tinyllm" {
-            return try tinyLLM(loadTinyLLM(modelPath: nil), name: "TinyLLM (bundled)", text: text)
+        if let bundled = TinyLLMBundledModel.named(model) {
+            return try tinyLLM(loadTinyLLM(modelPath: bundled.rawValue), name: bundled == .shakespeare ? "TinyLLM (bundled)" : "TinyLLM \(bundled.rawValue) (bundled)", text: text)
         }
         let model = try resolveModelArgument(model)
         var isDirectory: ObjCBool = false

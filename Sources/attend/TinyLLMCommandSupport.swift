@@ -103,6 +103,7 @@ func bits(_ nats: Double) -> Double { nats / M_LN2 }
 
 /// Loads `--model PATH` or the bundled model; failures are ``TinyLLMError``s (exit status 1).
 func loadTinyLLM(modelPath: String?) throws -> TinyLLMModel {
+    if let modelPath, let bundled = TinyLLMBundledModel.named(modelPath) { return try TinyLLMCheckpoint.loadBundledModel(bundled) }
     if let modelPath { return try TinyLLMCheckpoint.loadModel(from: modelPath) }
     return try TinyLLMCheckpoint.loadBundledModel()
 }

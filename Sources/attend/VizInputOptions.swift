@@ -1,6 +1,7 @@
 import ArgumentParser
 import AttentionViz
 import Foundation
+import TinyLLM
 
 /// Model folders `--model DIR` can read, one loader per model family. A BERT adapter adds
 /// its loader here (see `AttentionSourceLoader`).
@@ -15,7 +16,7 @@ struct VizInputOptions: ParsableArguments {
     @Option(name: .customLong("file"), help: ArgumentHelp("Read the text from a file ('-' for standard input); bytes are kept as they are.", valueName: "path"))
     var file: String?
 
-    @Option(help: ArgumentHelp("A BERT-family encoder folder (config.json, vocab.txt, model.safetensors, e.g. all-MiniLM-L6-v2), a TinyLLM run folder or .safetensors file, or 'tinyllm' for the bundled model. Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A BERT-family encoder folder (config.json, vocab.txt, model.safetensors, e.g. all-MiniLM-L6-v2), a TinyLLM run folder or .safetensors file, or 'tinyllm' / 'tinyllm-utf8' for a bundled model (Shakespeare / multilingual UTF-8). Without it, a small seeded random model is used (and the output says so).", valueName: "dir"))
     var model: String?
 
     @Option(help: ArgumentHelp("Toy model tokens: 'words' (as in the seeds) or 'bytes' (as a byte-level model sees text; adds the word-level view).", valueName: "words|bytes"))
@@ -52,8 +53,8 @@ struct VizInputOptions: ParsableArguments {
     func makeSource() throws -> (source: any AttentionSource, title: String) {
         let bytes = try bytes()
         let title = TextSegmentation.label(bytes.prefix(200)) + (bytes.count > 200 ? "…" : "")
-        if model == "tinyllm" {
-            return (try TinyLLMSourceLoader().loadBundled(bytes: bytes, truncate: truncate), title)
+        if let given = model, let bundled = TinyLLMBundledModel.named(given) {
+            return (try TinyLLMSourceLoader().loadBundled(bundled, bytes: bytes, truncate: truncate), title)
         }
         if let given = model {
             let model = try resolveModelArgument(given)

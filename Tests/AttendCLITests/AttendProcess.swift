@@ -14,6 +14,8 @@ enum AttendProcess {
         var exitedNormally: Bool
         var stdout: String
         var stderr: String
+        /// Standard output as raw bytes (``stdout`` repairs invalid UTF-8).
+        var stdoutData = Data()
     }
 
     /// The `attend` executable SwiftPM built beside this test bundle.
@@ -66,7 +68,7 @@ enum AttendProcess {
         errorBox.done.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, exitedNormally: process.terminationReason == .exit,
-                      stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: errorBox.data, as: UTF8.self))
+                      stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: errorBox.data, as: UTF8.self), stdoutData: stdout)
     }
 
     /// Starts `attend`, waits until its standard output contains `marker`, sends `signal`
