@@ -15,20 +15,29 @@ extension Variable {
         checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
             "linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(w.shape))")
         if let bias { checkPrecondition(bias.shape == [outputSize], "linear: bias shape \(bias.shape) must be [\(outputSize)]") }
+        let (z, y) = Self.linearForward(x, w, bias: bias?.value, activation: activation)
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
+            let dz = Self.preActivationGradient(g, z: z, activation: activation)
+            Self.accumulateLinearGradients(dz, x: x, w: w, into: tape, input: self, weight: weight, bias: bias)
+        }
+    }
+
+    /// `z = x·Wᵀ + b` (one GEMM; kept for the GELU derivative) and `y = act(z)`. The bias and
+    /// the tanh GELU run in one pass over `z`, split by rows across threads.
+    static func linearForward(_ x: Tensor, _ w: Tensor, bias b: Tensor?, activation: GELUApproximation?) -> (z: Tensor, y: Tensor) {
+        let (outputSize, inputSize) = (w.shape[0], w.shape[1])
         let rows = x.count / Swift.max(inputSize, 1)
-        let b = bias?.value
         let outShape = Array(x.shape.dropLast()) + [outputSize]
-        // z = x·Wᵀ + b (kept for the GELU derivative), y = act(z). The bias and the tanh GELU
-        // run in one pass over z, split by rows across threads.
         var z = Tensor(uninitializedShape: outShape) { out in
             x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
                 MatrixMultiply.gemm(m: rows, n: outputSize, k: inputSize, a: xp.baseAddress!, lda: inputSize, transposeA: false,
                     b: wp.baseAddress!, ldb: inputSize, transposeB: true, c: out.baseAddress!, ldc: outputSize, accumulate: false)
             } }
         }
-        var y = z
         if activation == .tanh {
-            y = Tensor(uninitializedShape: outShape) { out in
+            // z ← z + b and y = gelu(z) in one pass.
+            let y = Tensor(uninitializedShape: outShape) { out in
                 z.withUnsafeMutableBufferPointer { zp in
                     withOptionalPointer(b) { bp in
                         rowRanges(rows: rows, width: outputSize) { range in
@@ -38,67 +47,68 @@ extension Variable {
                     }
                 }
             }
-        } else {
-            if let b {
-                z.withUnsafeMutableBufferPointer { zp in b.withUnsafeBufferPointer { bp in
-                    ak_train_bias_gelu_tanh(zp.baseAddress!, bp.baseAddress!, nil, rows, outputSize)
-                } }
-            }
-            if let activation {
-                y = Tensor(uninitializedShape: outShape) { out in
-                    z.withUnsafeBufferPointer { zp in
-                        parallelChunks(out.count, minimumChunk: 4096) { range in
-                            for i in range { out[i] = GELUMath.value(zp[i], activation) }
-                        }
-                    }
+            return (z, y)
+        }
+        if let b {
+            z.withUnsafeMutableBufferPointer { zp in b.withUnsafeBufferPointer { bp in
+                ak_train_bias_gelu_tanh(zp.baseAddress!, bp.baseAddress!, nil, rows, outputSize)
+            } }
+        }
+        guard let activation else { return (z, z) }
+        let y = Tensor(uninitializedShape: outShape) { out in
+            z.withUnsafeBufferPointer { zp in
+                parallelChunks(out.count, minimumChunk: 4096) { range in
+                    for i in range { out[i] = GELUMath.value(zp[i], activation) }
                 }
-            } else {
-                y = z
             }
         }
-        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
-            // forward: z = x·Wᵀ + b ; y = act(z)
-            // dz = g ⊙ act′(z), into a fresh buffer (g itself is shared with the tape).
-            var dz = g
-            if let activation {
-                dz = Tensor(uninitializedShape: g.shape) { d in
-                    z.withUnsafeBufferPointer { zp in g.withUnsafeBufferPointer { gp in
-                        parallelChunks(d.count, minimumChunk: 4096) { range in
-                            if activation == .tanh {
-                                ak_train_gelu_tanh_backward(zp.baseAddress! + range.lowerBound, gp.baseAddress! + range.lowerBound,
-                                                            d.baseAddress! + range.lowerBound, range.count, 0)
-                            } else {
-                                for i in range { d[i] = gp[i] * GELUMath.derivative(zp[i], activation) }
-                            }
-                        }
-                    } }
+        return (z, y)
+    }
+
+    /// `dz = g ⊙ act′(z)` in a fresh buffer (`g` itself is shared with the tape); `g` when
+    /// there is no activation.
+    static func preActivationGradient(_ g: Tensor, z: Tensor, activation: GELUApproximation?) -> Tensor {
+        guard let activation else { return g }
+        return Tensor(uninitializedShape: g.shape) { d in
+            z.withUnsafeBufferPointer { zp in g.withUnsafeBufferPointer { gp in
+                parallelChunks(d.count, minimumChunk: 4096) { range in
+                    if activation == .tanh {
+                        ak_train_gelu_tanh_backward(zp.baseAddress! + range.lowerBound, gp.baseAddress! + range.lowerBound,
+                                                    d.baseAddress! + range.lowerBound, range.count, 0)
+                    } else {
+                        for i in range { d[i] = gp[i] * GELUMath.derivative(zp[i], activation) }
+                    }
+                }
+            } }
+        }
+    }
+
+    /// The three gradients of `z = x·Wᵀ + b`, each accumulated straight into the tape's buffer:
+    /// `dx[rows, in] += dz·W`, `dW[out, in] += dzᵀ·x`, `db[out] += Σ_rows dz`.
+    static func accumulateLinearGradients(_ dz: Tensor, x: Tensor, w: Tensor, into tape: Tape,
+                                          input: Variable, weight: Variable, bias: Variable?) {
+        let (outputSize, inputSize) = (w.shape[0], w.shape[1])
+        let rows = x.count / Swift.max(inputSize, 1)
+        dz.withUnsafeBufferPointer { dzp in
+            if tape.needsGradient(input) {
+                w.withUnsafeBufferPointer { wp in
+                    tape.withGradient(of: input) { dx, accumulate in
+                        MatrixMultiply.gemm(m: rows, n: inputSize, k: outputSize, a: dzp.baseAddress!, lda: outputSize, transposeA: false,
+                            b: wp.baseAddress!, ldb: inputSize, transposeB: false, c: dx.baseAddress!, ldc: inputSize, accumulate: accumulate)
+                    }
                 }
             }
-            dz.withUnsafeBufferPointer { dzp in
-                // dx[rows, in] += dz[rows, out] · W[out, in]
-                if tape.needsGradient(self) {
-                    w.withUnsafeBufferPointer { wp in
-                        tape.withGradient(of: self) { dx, accumulate in
-                            MatrixMultiply.gemm(m: rows, n: inputSize, k: outputSize, a: dzp.baseAddress!, lda: outputSize, transposeA: false,
-                                b: wp.baseAddress!, ldb: inputSize, transposeB: false, c: dx.baseAddress!, ldc: inputSize, accumulate: accumulate)
-                        }
+            if tape.needsGradient(weight) {
+                x.withUnsafeBufferPointer { xp in
+                    tape.withGradient(of: weight) { dw, accumulate in
+                        MatrixMultiply.gemm(m: outputSize, n: inputSize, k: rows, a: dzp.baseAddress!, lda: outputSize, transposeA: true,
+                            b: xp.baseAddress!, ldb: inputSize, transposeB: false, c: dw.baseAddress!, ldc: inputSize, accumulate: accumulate)
                     }
                 }
-                // dW[out, in] += dzᵀ[out, rows] · x[rows, in]
-                if tape.needsGradient(weight) {
-                    x.withUnsafeBufferPointer { xp in
-                        tape.withGradient(of: weight) { dw, accumulate in
-                            MatrixMultiply.gemm(m: outputSize, n: inputSize, k: rows, a: dzp.baseAddress!, lda: outputSize, transposeA: true,
-                                b: xp.baseAddress!, ldb: inputSize, transposeB: false, c: dw.baseAddress!, ldc: inputSize, accumulate: accumulate)
-                        }
-                    }
-                }
-                // db[out] += Σ_rows dz
-                if let bias {
-                    tape.withGradient(of: bias) { db, accumulate in
-                        columnSums(dzp.baseAddress!, rows: rows, width: outputSize, into: db.baseAddress!, accumulate: accumulate)
-                    }
+            }
+            if let bias {
+                tape.withGradient(of: bias) { db, accumulate in
+                    columnSums(dzp.baseAddress!, rows: rows, width: outputSize, into: db.baseAddress!, accumulate: accumulate)
                 }
             }
         }
