@@ -61,50 +61,70 @@ package enum FusedAttentionBackward {
         let scratchCount = ak_attention_backward_scratch_count(queryBlock, keyBlock, d, dv)
         let simd = level.rawValue
         p.withKernelProblems { problemFor in
-            queries.withUnsafeBufferPointer { q in
-            keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-            outputGradient.withUnsafeBufferPointer { gradOut in
-            logSumExp.withUnsafeBufferPointer { lse in
-            delta.withUnsafeBufferPointer { delta in
+            withUnsafeBufferPointers([queries, keys, values, outputGradient, logSumExp, delta]) { inputs in
             dQ.withUnsafeMutableBufferPointer { dq in
             dK.withUnsafeMutableBufferPointer { dk in
             dV.withUnsafeMutableBufferPointer { dvOut in
-                let (dq, dk, dvOut) = (dq.baseAddress!, dk.baseAddress!, dvOut.baseAddress!)
+                let io = KernelPointers(
+                    q: inputs[0].baseAddress!, k: inputs[1].baseAddress!, v: inputs[2].baseAddress!,
+                    gradOut: inputs[3].baseAddress!, lse: inputs[4].baseAddress!, delta: inputs[5].baseAddress!,
+                    dq: dq.baseAddress!, dk: dk.baseAddress!, dv: dvOut.baseAddress!)
                 forEach(bn * hkv * groups, serial: serial) { item in
                     let b = item / (hkv * groups), g = (item / groups) % hkv, group = item % groups
-                    let dqBase = group == 0 ? dq : partials + (group - 1) * dqCount
+                    let dqBase = group == 0 ? io.dq : partials + (group - 1) * dqCount
                     withScratch(scratchCount) { scratch in
-                        for block in stride(from: group, to: keyBlocks, by: groups) {
-                            let j0 = block * keyBlock, j1 = min(lk, j0 + keyBlock)
-                            for h in g * p.groupSize..<(g + 1) * p.groupSize {
-                                var problem = problemFor(b, h)
-                                let rows = p.rowOffset(b, h)
-                                ak_attention_backward_key_block(
-                                    &problem,
-                                    q.baseAddress! + p.queryOffset(b, h), k.baseAddress! + p.keyOffset(b, h),
-                                    v.baseAddress! + p.valueOffset(b, h),
-                                    gradOut.baseAddress! + p.outputOffset(b, h),
-                                    lse.baseAddress! + rows, delta.baseAddress! + rows,
-                                    dqBase + p.queryOffset(b, h), dk + p.keyOffset(b, h), dvOut + p.valueOffset(b, h),
-                                    j0, j1, queryBlock, keyBlock, scratch, simd)
-                            }
-                        }
+                        accumulateKeyBlocks(p, problemFor: problemFor, io, dqBase: dqBase, batch: b, keyValueHead: g,
+                                            blocks: stride(from: group, to: keyBlocks, by: groups), scratch: scratch, level: simd)
                     }
                 }
-                guard groups > 1 else { return }
-                // dQ = buffer 0 + buffer 1 + … in that order, element by element.
-                let chunks = serial ? 1 : Threading.threadCount
-                forEach(chunks, serial: serial) { chunk in
-                    let range = dqCount * chunk / chunks..<dqCount * (chunk + 1) / chunks
-                    for group in 1..<groups {
-                        let source = partials + (group - 1) * dqCount
-                        for index in range { dq[index] += source[index] }
-                    }
-                }
-            }}}}}}}}}
+                addPartials(partials, groups: groups, count: dqCount, into: io.dq, serial: serial)
+            }}}}
         }
         return (dQ, dK, dV)
+    }
+
+    /// The raw pointers of one backward call (pinned by the caller for its duration).
+    struct KernelPointers {
+        let q, k, v, gradOut, lse, delta: UnsafePointer<Float>
+        let dq, dk, dv: UnsafeMutablePointer<Float>
+    }
+
+    /// One work item: for key blocks `blocks` of key/value head `keyValueHead` in batch row
+    /// `batch`, accumulates `dK`, `dV` (owned by this item) and `dQ` (into `dqBase`, this item's
+    /// buffer) over every query head sharing that key/value head.
+    static func accumulateKeyBlocks(
+        _ p: AttentionProblem, problemFor: (Int, Int) -> ak_attention_problem, _ io: KernelPointers,
+        dqBase: UnsafeMutablePointer<Float>, batch b: Int, keyValueHead g: Int, blocks: StrideTo<Int>,
+        scratch: UnsafeMutablePointer<Float>, level: Int32
+    ) {
+        for block in blocks {
+            let j0 = block * keyBlock, j1 = min(p.keyLength, j0 + keyBlock)
+            for h in g * p.groupSize..<(g + 1) * p.groupSize {
+                var problem = problemFor(b, h)
+                let rows = p.rowOffset(b, h)
+                ak_attention_backward_key_block(
+                    &problem,
+                    io.q + p.queryOffset(b, h), io.k + p.keyOffset(b, h), io.v + p.valueOffset(b, h),
+                    io.gradOut + p.outputOffset(b, h), io.lse + rows, io.delta + rows,
+                    dqBase + p.queryOffset(b, h), io.dk + p.keyOffset(b, h), io.dv + p.valueOffset(b, h),
+                    j0, j1, queryBlock, keyBlock, scratch, level)
+            }
+        }
+    }
+
+    /// `dQ = buffer 0 + buffer 1 + …` in that order, element by element (so the result does not
+    /// depend on the thread count): adds the `groups − 1` partial buffers into `dq`.
+    static func addPartials(_ partials: UnsafeMutablePointer<Float>, groups: Int, count: Int,
+                            into dq: UnsafeMutablePointer<Float>, serial: Bool) {
+        guard groups > 1 else { return }
+        let chunks = serial ? 1 : Threading.threadCount
+        forEach(chunks, serial: serial) { chunk in
+            let range = count * chunk / chunks..<count * (chunk + 1) / chunks
+            for group in 1..<groups {
+                let source = partials + (group - 1) * count
+                for index in range { dq[index] += source[index] }
+            }
+        }
     }
 
     /// `body(0) … body(count − 1)`: in order on this thread when `serial`, else on the workers.

@@ -119,3 +119,13 @@ extension String {
         self = String(rounded)
     }
 }
+
+/// Pins the storage of several tensors for the duration of `body`: what nested
+/// `withUnsafeBufferPointer` calls do, without the pyramid.
+package func withUnsafeBufferPointers<R>(_ tensors: [Tensor], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+    func pin(_ index: Int, _ pinned: [UnsafeBufferPointer<Float>]) -> R {
+        if index == tensors.count { return body(pinned) }
+        return tensors[index].withUnsafeBufferPointer { pin(index + 1, pinned + [$0]) }
+    }
+    return pin(0, [])
+}
