@@ -103,9 +103,7 @@ struct AttributionInput {
             let encoder = try BertSourceLoader.loadEncoder(model)
             let ids = encoder.tokenizer.encode(text)
             let c = encoder.model.configuration
-            var unlimited = encoder.tokenizer
-            unlimited.maximumSequenceLength = Int.max
-            let pieces = unlimited.encode(text).count
+            let pieces = encoder.tokenizer.untruncatedLength(text)
             guard pieces <= ids.count else {
                 throw InputError("the text has \(pieces) word pieces but the model reads at most \(ids.count); shorten it")
             }
