@@ -2,9 +2,16 @@
 ///
 /// `weight` is `[outputSize, inputSize]` (the PyTorch / safetensors layout), `bias` is
 /// `[outputSize]` or absent. Input `[..., inputSize]` gives `[..., outputSize]`.
+///
+/// ``converted(to:)`` with ``Precision/bfloat16`` makes the product `x·Ŵᵀ + b` with the weights
+/// rounded to bfloat16 and FP32 sums (an inference precision; training always runs FP32).
 public struct Linear: ParameterContainer, Sendable {
     public var weight: Tensor
     public var bias: Tensor?
+    /// `weight` rounded to bfloat16 and packed, after ``converted(to:)`` with ``Precision/bfloat16``.
+    /// Used only while it still matches `weight` (``BFloat16Weights/isRounded(from:)``): changing
+    /// `weight` afterwards returns the layer to FP32 rather than multiply by stale weights.
+    public private(set) var bfloat16Weight: BFloat16Weights?
 
     public var inputSize: Int { weight.shape[1] }
     public var outputSize: Int { weight.shape[0] }
@@ -26,14 +33,38 @@ public struct Linear: ParameterContainer, Sendable {
         self.bias = bias ? .zeros([outputSize]) : nil
     }
 
-    /// `x·Wᵀ + b` over the last axis.
+    /// The precision ``callAsFunction(_:)`` multiplies in: ``Precision/bfloat16`` while
+    /// ``bfloat16Weight`` matches `weight`, else ``Precision/float32``.
+    public var precision: Precision {
+        if let bfloat16Weight, bfloat16Weight.isRounded(from: weight) { return .bfloat16 }
+        return .float32
+    }
+
+    /// This layer multiplying in `precision`: ``Precision/bfloat16`` rounds and packs the
+    /// weights once (the FP32 `weight` stays, for training and for going back);
+    /// ``Precision/float32`` drops the packed copy.
+    public func converted(to precision: Precision) -> Linear {
+        var copy = self
+        switch precision {
+        case .float32: copy.bfloat16Weight = nil
+        case .bfloat16: if self.precision != .bfloat16 { copy.bfloat16Weight = BFloat16Weights(weight) }
+        }
+        return copy
+    }
+
+    /// `x·Wᵀ + b` over the last axis (in ``precision``).
     public func callAsFunction(_ x: Tensor) -> Tensor {
         checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
             "Linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(weight.shape))")
         let rows = x.count / inputSize
         let flat = x.reshaped([rows, inputSize])
-        var y = flat.matmul(weight, transposingOther: true)  // [rows, outputSize]
-        if let bias { y = y.addingRowVector(bias) }
+        let y: Tensor  // [rows, outputSize]
+        if let bfloat16Weight, bfloat16Weight.isRounded(from: weight) {
+            y = bfloat16Weight.product(flat, bias: bias)
+        } else {
+            let product = flat.matmul(weight, transposingOther: true)
+            y = bias.map { product.addingRowVector($0) } ?? product
+        }
         return y.reshaped(Array(x.shape.dropLast()) + [outputSize])
     }
 

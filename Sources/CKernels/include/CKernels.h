@@ -10,6 +10,7 @@
 
 #include "ak_cpu.h"
 #include "ak_gemm.h"
+#include "ak_bf16.h"
 #include "ak_attention.h"
 #include "ak_attention_backward.h"
 #include "ak_ops.h"
