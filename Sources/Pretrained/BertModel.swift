@@ -56,11 +56,11 @@ public struct BertEmbeddings: ParameterContainer, Sendable {
 /// One post-norm transformer layer: self-attention block, then feed-forward block.
 public struct BertLayer: ParameterContainer, Sendable {
     /// The attention projections, `[H, H]` weights each.
-    public private(set) var query: Linear, key: Linear, value: Linear
+    public internal(set) var query: Linear, key: Linear, value: Linear
     /// `query`, `key` and `value` stacked into one `[3H, H]` projection, so the forward pass
     /// reads the activations once and runs one larger GEMM instead of three. Rebuilt
     /// whenever the three change (they can only change through `visitParameters`).
-    private(set) var queryKeyValue: Linear
+    internal(set) var queryKeyValue: Linear
     /// Projects the concatenated heads back to the hidden size.
     public var attentionOutput: Linear
     public var attentionNorm: LayerNorm

@@ -22,6 +22,9 @@ public struct TinyLLMModel: ParameterContainer, Sendable {
     public var positions: LearnedPositionalEmbedding?
     public var blocks: [TransformerBlock]
     public var finalNorm: LayerNorm
+    /// `E` rounded to bfloat16 for the output head, after ``converted(to:)`` with
+    /// ``Precision/bfloat16`` (used only while it still matches `embedding.weight`).
+    var headBFloat16: BFloat16Weights?
 
     /// A freshly initialised model, GPT-2 style: weights `N(0, 0.02²)`, the residual output
     /// projections (`wo`, `feedForward.down`) `N(0, (0.02/√(2·layers))²)` so the residual
@@ -73,12 +76,47 @@ extension TinyLLMModel {
         return head(finalNorm(x))
     }
 
-    /// `LN(h) · Eᵀ`: `[..., d]` → `[..., 256]`.
+    /// `LN(h) · Eᵀ`: `[..., d]` → `[..., 256]` (with `E` in BF16 after ``converted(to:)``).
     func head(_ x: Tensor) -> Tensor {
         let d = configuration.width
         let rows = x.count / d
-        return x.reshaped([rows, d]).matmul(embedding.weight, transposingOther: true)
-            .reshaped(Array(x.shape.dropLast()) + [configuration.vocabularySize])
+        let flat = x.reshaped([rows, d])
+        let logits: Tensor
+        if let headBFloat16, headBFloat16.isRounded(from: embedding.weight) {
+            logits = headBFloat16.product(flat)
+        } else {
+            logits = flat.matmul(embedding.weight, transposingOther: true)
+        }
+        return logits.reshaped(Array(x.shape.dropLast()) + [configuration.vocabularySize])
+    }
+
+    /// This model with every weight product of inference (the attention projections, the
+    /// feed-forward layers and the output head `Eᵀ`) in `precision` (see ``Precision``). The
+    /// embedding look-up, positions, norms, attention and GELU stay FP32, and so does training:
+    /// the FP32 weights are kept, a checkpoint saved from the converted model is the FP32 one.
+    ///
+    /// ```swift
+    /// let fast = model.converted(to: .bfloat16)
+    /// let loss = fast.averageLoss(on: validationBytes)
+    /// ```
+    public func converted(to precision: Precision) -> TinyLLMModel {
+        var copy = self
+        copy.blocks = blocks.map { $0.converted(to: precision) }
+        switch precision {
+        case .float32: copy.headBFloat16 = nil
+        case .bfloat16: copy.headBFloat16 = BFloat16Weights(embedding.weight)
+        }
+        return copy
+    }
+
+    /// ``Precision/bfloat16`` when the head and every projection multiply in BF16.
+    public var precision: Precision {
+        let head = headBFloat16?.isRounded(from: embedding.weight) ?? false
+        let projections = blocks.allSatisfy { b in
+            [b.attention.wq, b.attention.wk, b.attention.wv, b.attention.wo, b.feedForward.up, b.feedForward.down]
+                .allSatisfy { $0.precision == .bfloat16 }
+        }
+        return head && projections ? .bfloat16 : .float32
     }
 
     /// `(B, L)` after checking every row has the same length `1...contextLength` and ids 0–255.

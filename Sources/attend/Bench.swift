@@ -21,4 +21,5 @@ let benchSubcommands: [any ParsableCommand.Type] = [
     BenchKernels.self,
     BenchBackward.self,
     BenchPretrained.self,
+    BenchPrecision.self,
 ]

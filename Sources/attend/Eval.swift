@@ -19,6 +19,7 @@ struct Eval: ParsableCommand {
 
     @Option(help: "A run directory from `attend train` or a .safetensors file (default: the bundled model).")
     var model: String?
+    @OptionGroup var precisionOption: PrecisionOption
     @Option(help: "The file to evaluate (read as bytes).")
     var corpus: String
     @Option(help: "Which part: all, training (first 90%) or validation (last 10%).")
@@ -34,7 +35,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try loadTinyLLM(modelPath: model)
+            let model = try loadTinyLLM(modelPath: model, precision: precisionOption)
             let data = try ByteCorpus(contentsOf: corpus)
             var bytes: [UInt8]
             switch split {
@@ -51,10 +52,12 @@ struct Eval: ParsableCommand {
             let seconds = Date().timeIntervalSince(started)
             if json {
                 printJSONLine(["corpus": corpus, "split": split.rawValue, "bytes": bytes.count, "loss": loss,
-                               "bitsPerByte": bits(loss), "seconds": seconds])
+                               "bitsPerByte": bits(loss), "seconds": seconds,
+                               "precision": precisionOption.precision.rawValue])
             } else {
-                print(String(format: "%@ (%@, %d bytes): loss %.4f nats/byte, %.4f bits/byte",
-                             corpus, split.rawValue, bytes.count, loss, bits(loss)))
+                let precision = precisionOption.precision == .float32 ? "" : ", \(precisionOption.precision) weights"
+                print(String(format: "%@ (%@, %d bytes%@): loss %.4f nats/byte, %.4f bits/byte",
+                             corpus, split.rawValue, bytes.count, precision, loss, bits(loss)))
             }
         }
     }

@@ -38,6 +38,7 @@ struct Generate: ParsableCommand {
 
     @Option(help: "A run directory from `attend train` or a .safetensors file (default: the bundled model).")
     var model: String?
+    @OptionGroup var precisionOption: PrecisionOption
     @Option(help: "The text to continue (repeat for several prompts, decoded in one batch).")
     var prompt: [String] = []
     @Option(help: "A file with one prompt per line (`-`: standard input), decoded in one batch.")
@@ -84,7 +85,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let prompts = try readPrompts()
-        let model = try loadTinyLLM(modelPath: model)
+        let model = try loadTinyLLM(modelPath: model, precision: precisionOption)
         if prompts.count == 1 && !json {
             try runOne(prompts[0], model: model)
         } else {

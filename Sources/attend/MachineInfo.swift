@@ -11,6 +11,13 @@ enum MachineInfo {
         return current == detected ? current.name : "\(current.name) (detected \(detected.name))"
     }
 
+    /// The BF16 product kernel `--precision bf16` runs: "avx512-bf16" with the hardware
+    /// instruction, else the kernel that computes the same numbers ("avx2+fma (emulated)").
+    static var bfloat16: String {
+        let kernel = BFloat16Kernel.current
+        return kernel == .avx512 ? kernel.description : "\(kernel) (emulated)"
+    }
+
     /// The CPU's model name (`/proc/cpuinfo` on Linux, `machdep.cpu.brand_string` on macOS).
     static let cpuModel: String = {
         #if os(Linux)
@@ -34,7 +41,7 @@ enum MachineInfo {
     /// count: the root configuration is built before `--threads` sets ATTEND_THREADS, and
     /// `Threading.threadCount` is read once.)
     static var versionText: String {
-        "attend \(attendVersion) (kernels: SIMD \(simd); CPU \(cpuModel))"
+        "attend \(attendVersion) (kernels: SIMD \(simd), bf16 \(bfloat16); CPU \(cpuModel))"
     }
 }
 

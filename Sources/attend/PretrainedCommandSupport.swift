@@ -11,6 +11,7 @@ struct ModelOptions: ParsableArguments {
             "A model folder in the Hugging Face layout (config.json, model.safetensors, vocab.txt, ...).",
             valueName: "DIR"))
     var model: String
+    @OptionGroup var precisionOption: PrecisionOption
 
     /// Shown in each command's --help: where to get a model.
     static let whereToGetAModel = """
@@ -24,8 +25,11 @@ struct ModelOptions: ParsableArguments {
         and 1_Pooling/config.json.
         """
 
+    /// The encoder in `--model`, converted to `--precision`.
     func loadEncoder() throws -> SentenceEncoder {
-        try SentenceEncoder(modelDirectory: URL(fileURLWithPath: resolveModelArgument(model)))
+        precisionOption.noteIfEmulated()
+        return try SentenceEncoder(modelDirectory: URL(fileURLWithPath: resolveModelArgument(model)),
+                                   precision: precisionOption.precision)
     }
 }
 

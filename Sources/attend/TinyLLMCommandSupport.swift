@@ -102,6 +102,13 @@ func printJSONLine(_ object: [String: Any]) {
 func bits(_ nats: Double) -> Double { nats / M_LN2 }
 
 /// Loads `--model PATH` or the bundled model; failures are ``TinyLLMError``s (exit status 1).
+/// The model in `modelPath` converted to `--precision` (a note on standard error when BF16
+/// runs without hardware support).
+func loadTinyLLM(modelPath: String?, precision: PrecisionOption) throws -> TinyLLMModel {
+    precision.noteIfEmulated()
+    return try loadTinyLLM(modelPath: modelPath).converted(to: precision.precision)
+}
+
 func loadTinyLLM(modelPath: String?) throws -> TinyLLMModel {
     if let modelPath, let bundled = TinyLLMBundledModel.named(modelPath) { return try TinyLLMCheckpoint.loadBundledModel(bundled) }
     if let modelPath { return try TinyLLMCheckpoint.loadModel(from: modelPath) }
