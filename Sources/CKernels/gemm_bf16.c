@@ -29,13 +29,18 @@ void ak_bf16_round(const float *x, uint16_t *out, size_t n) {
 
 static inline size_t pairs_of(size_t k) { return (k + 1) / 2; }
 static inline size_t panels_of(size_t n) { return (n + PANEL - 1) / PANEL; }
+/// Pairs a panel holds: ⌈k/2⌉ rounded up to a whole AMX tile depth (16 pairs), zero-filled, so
+/// an AMX tile load never leaves the panel. The other kernels stop at ⌈k/2⌉.
+static inline size_t panel_pairs(size_t k) { return (pairs_of(k) + 15) / 16 * 16; }
+/// uint16 from one panel to the next.
+static inline size_t panel_stride(size_t k) { return panel_pairs(k) * PANEL_STEP; }
 
-size_t ak_bf16_packed_count(size_t n, size_t k) { return panels_of(n) * pairs_of(k) * PANEL_STEP; }
+size_t ak_bf16_packed_count(size_t n, size_t k) { return panels_of(n) * panel_stride(k); }
 
 void ak_bf16_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint16_t *packed) {
-    const size_t kp = pairs_of(k);
+    const size_t kp = panel_pairs(k);
     for (size_t t = 0; t < panels_of(n); ++t) {
-        uint16_t *panel = packed + t * kp * PANEL_STEP;
+        uint16_t *panel = packed + t * panel_stride(k);
         for (size_t q = 0; q < kp; ++q)
             for (size_t c = 0; c < PANEL; ++c) {
                 const size_t j = t * PANEL + c;
@@ -47,15 +52,25 @@ void ak_bf16_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint16
     }
 }
 
-size_t ak_bf16_scratch_count(size_t k) { return BF16_MR * 2 * pairs_of(k); }
+/// Rows of x rounded at a time into the scratch: the AMX block (two 16-row tiles).
+#define SCRATCH_ROWS 32
 
-/// Rows i0 ..< i0+rows of x rounded to BF16 into the scratch, 2·⌈k/2⌉ per row (zero-padded).
-static void round_rows(const float *x, size_t ldx, size_t rows, size_t k, uint16_t *scratch) {
-    const size_t stride = 2 * pairs_of(k);
+size_t ak_bf16_scratch_count(size_t k) { return SCRATCH_ROWS * 2 * panel_pairs(k); }
+
+/// One row's rounding: `ak_bf16_round`, or on AVX-512 machines `vcvtneps2bf16` (round to nearest
+/// even, subnormals read as ±0, NaN quieted: the same function, 16 at a time).
+typedef void (*round_fn)(const float *x, uint16_t *out, size_t n);
+
+/// `rows` rows of x rounded to BF16 into the scratch, 2·panel_pairs(k) per row, zero-padded
+/// past k, and rows up to `padded_rows` all zero.
+static void round_rows(const float *x, size_t ldx, size_t rows, size_t padded_rows, size_t k, uint16_t *scratch,
+                       round_fn round) {
+    const size_t stride = 2 * panel_pairs(k);
     for (size_t r = 0; r < rows; ++r) {
-        ak_bf16_round(x + r * ldx, scratch + r * stride, k);
-        if (k % 2) scratch[r * stride + k] = 0;
+        round(x + r * ldx, scratch + r * stride, k);
+        memset(scratch + r * stride + k, 0, (stride - k) * sizeof(uint16_t));
     }
+    if (padded_rows > rows) memset(scratch + rows * stride, 0, (padded_rows - rows) * stride * sizeof(uint16_t));
 }
 
 /// The columns of one panel that exist (the last panel may be partial).
@@ -69,12 +84,12 @@ static inline void finish_store(const float *acc, float *c, const float *bias, s
 // MARK: portable
 
 /// One output: the pair sequence of ak_bf16.h, with FP32 FMAs of exact products.
-static void tile_portable(size_t rows, size_t n, size_t kp, const uint16_t *xs, size_t xstride,
+static void tile_portable(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                           const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
     for (size_t r = 0; r < rows; ++r) {
         const uint32_t *xr = (const uint32_t *)(const void *)(xs + r * xstride);
         for (size_t t = 0; t * PANEL < n; ++t) {
-            const uint32_t *panel = (const uint32_t *)(const void *)(panels + t * kp * PANEL_STEP);
+            const uint32_t *panel = (const uint32_t *)(const void *)(panels + t * pstride);
             const size_t valid = live_columns(t * PANEL, n);
             float acc[PANEL];
             for (size_t j = 0; j < PANEL; ++j) acc[j] = (accumulate && j < valid) ? c[r * ldc + t * PANEL + j] : 0.0f;
@@ -113,10 +128,17 @@ int ak_cpu_has_avx512_bf16(void) {
     return v;
 }
 
+AK_AVX512BF16 static void round_avx512(const float *x, uint16_t *out, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+    for (; i < n; ++i) out[i] = ak_bf16_from_float(x[i]);
+}
+
 // AVX2: the weights of 8 columns × one pair are one 256-bit load; the even weights are the low
 // halves shifted up, the odd ones the high halves masked. R rows × J panels × 2 halves of
 // accumulators (R·J ≤ 4, so ≤ 8 registers), each summing its outputs in the pair order.
-AK_AVX2_INLINE void tile_avx2(const int R, const int J, size_t kp, const uint16_t *xs, size_t xstride,
+AK_AVX2_INLINE void tile_avx2(const int R, const int J, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                               const uint16_t *panels, size_t n, const float *bias, float *c, size_t ldc, int accumulate) {
     __m256 acc[4][4][2];
     float spill[PANEL];
@@ -143,7 +165,7 @@ AK_AVX2_INLINE void tile_avx2(const int R, const int J, size_t kp, const uint16_
         for (int t = 0; t < J; ++t)
             AK_UNROLL
             for (int h = 0; h < 2; ++h) {
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(panels + ((size_t)t * kp + q) * PANEL_STEP + 16 * h));
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(panels + (size_t)t * pstride + q * PANEL_STEP + 16 * h));
                 const __m256 we = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
                 const __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(w, high));
                 AK_UNROLL
@@ -164,7 +186,7 @@ AK_AVX2_INLINE void tile_avx2(const int R, const int J, size_t kp, const uint16_
         }
 }
 
-AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t kp, const uint16_t *xs, size_t xstride,
+AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                               const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
     for (size_t i = 0; i < rows;) {
         const size_t R = rows - i >= 4 ? 4 : rows - i;
@@ -173,11 +195,11 @@ AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t kp, const uint16_t *
             size_t J = panels_of(n) - t;
             if (J > jmax) J = jmax;
             const uint16_t *x0 = xs + i * xstride;
-            const uint16_t *p0 = panels + t * kp * PANEL_STEP;
+            const uint16_t *p0 = panels + t * pstride;
             float *c0 = c + i * ldc + t * PANEL;
             const float *b0 = bias ? bias + t * PANEL : NULL;
             const size_t nn = n - t * PANEL;
-#define AVX2_CASE(RR, JJ) if (R == RR && J == JJ) tile_avx2(RR, JJ, kp, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
+#define AVX2_CASE(RR, JJ) if (R == RR && J == JJ) tile_avx2(RR, JJ, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
             AVX2_CASE(1, 1) AVX2_CASE(1, 2) AVX2_CASE(1, 3) AVX2_CASE(1, 4) AVX2_CASE(2, 1) AVX2_CASE(2, 2)
             AVX2_CASE(3, 1) AVX2_CASE(4, 1) {}
 #undef AVX2_CASE
@@ -190,7 +212,7 @@ AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t kp, const uint16_t *
 // AVX512-BF16: one `vdpbf16ps` adds, in each of 16 lanes, x̂ odd·Ŵ odd then x̂ even·Ŵ even, the
 // pair step of ak_bf16.h. A row's pair is broadcast as one 32-bit word. R rows × J panels of
 // accumulators: 12 × 2 (24 zmm) for tall blocks, up to 4 × 4 for the few rows of decoding.
-AK_AVX512BF16_INLINE void tile_avx512(const int R, const int J, size_t kp, const uint16_t *xs, size_t xstride,
+AK_AVX512BF16_INLINE void tile_avx512(const int R, const int J, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                                        const uint16_t *panels, size_t n, const float *bias, float *c, size_t ldc, int accumulate) {
     __m512 acc[BF16_MR][4];
     __mmask16 live[4];
@@ -207,7 +229,7 @@ AK_AVX512BF16_INLINE void tile_avx512(const int R, const int J, size_t kp, const
     for (size_t q = 0; q < kp; ++q) {
         __m512i w[4];
         AK_UNROLL
-        for (int t = 0; t < J; ++t) w[t] = _mm512_loadu_si512(panels + ((size_t)t * kp + q) * PANEL_STEP);
+        for (int t = 0; t < J; ++t) w[t] = _mm512_loadu_si512(panels + (size_t)t * pstride + q * PANEL_STEP);
         AK_UNROLL
         for (int r = 0; r < R; ++r) {
             uint32_t pair;
@@ -228,7 +250,7 @@ AK_AVX512BF16_INLINE void tile_avx512(const int R, const int J, size_t kp, const
     }
 }
 
-AK_AVX512BF16 static void rows_avx512(size_t rows, size_t n, size_t kp, const uint16_t *xs, size_t xstride,
+AK_AVX512BF16 static void rows_avx512(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                                       const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
     for (size_t i = 0; i < rows;) {
         const size_t R = rows - i >= BF16_MR ? BF16_MR : rows - i;
@@ -237,13 +259,13 @@ AK_AVX512BF16 static void rows_avx512(size_t rows, size_t n, size_t kp, const ui
             size_t J = panels_of(n) - t;
             if (J > jmax) J = jmax;
             const uint16_t *x0 = xs + i * xstride;
-            const uint16_t *p0 = panels + t * kp * PANEL_STEP;
+            const uint16_t *p0 = panels + t * pstride;
             float *c0 = c + i * ldc + t * PANEL;
             const float *b0 = bias ? bias + t * PANEL : NULL;
             const size_t nn = n - t * PANEL;
-#define TALL(RR) if (R == RR && J == 1) tile_avx512(RR, 1, kp, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
-                 else if (R == RR) tile_avx512(RR, 2, kp, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
-#define SHORT(RR, JJ) if (R == RR && J == JJ) tile_avx512(RR, JJ, kp, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
+#define TALL(RR) if (R == RR && J == 1) tile_avx512(RR, 1, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
+                 else if (R == RR) tile_avx512(RR, 2, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
+#define SHORT(RR, JJ) if (R == RR && J == JJ) tile_avx512(RR, JJ, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
             SHORT(1, 1) SHORT(1, 2) SHORT(1, 3) SHORT(1, 4) SHORT(2, 1) SHORT(2, 2) SHORT(2, 3) SHORT(2, 4)
             SHORT(3, 1) SHORT(3, 2) SHORT(3, 3) SHORT(3, 4) SHORT(4, 1) SHORT(4, 2) SHORT(4, 3) SHORT(4, 4)
             TALL(5) TALL(6) TALL(7) TALL(8) TALL(9) TALL(10) TALL(11) TALL(12) {}
@@ -254,12 +276,124 @@ AK_AVX512BF16 static void rows_avx512(size_t rows, size_t n, size_t kp, const ui
         i += R;
     }
 }
+
+// AMX (Sapphire Rapids and later): `tdpbf16ps` multiplies a 16×32 BF16 tile of x̂ by a 16-pair ×
+// 16-column tile of Ŵ into a 16×16 FP32 tile, 8192 products per instruction. A panel pair-block
+// of 16 pairs is exactly one B tile (64 bytes per pair), and 16 rows of the scratch at a
+// 32-value offset are one A tile, so nothing is repacked. Blocks of 32 rows × 32 columns keep
+// four C tiles (tmm0–3) with two A (tmm4–5) and two B tiles (tmm6–7). Linux grants the tile
+// data state only on request (arch_prctl ARCH_REQ_XCOMP_PERM), once per process.
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#define AK_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq")))
+
+static int amx_detect(void) {
+    if (!ak_cpu_has_avx512_bf16() || __get_cpuid_max(0, 0) < 7) return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    const int amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1;
+    if (!amx_bf16 || !amx_tile) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return 0;  // XTILECFG and XTILEDATA enabled by the OS
+#if defined(__linux__)
+    // ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18.
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return 0;
+#endif
+}
+
+int ak_cpu_has_amx_bf16(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (v >= 0) return v;
+    v = amx_detect();
+    __atomic_store_n(&cached, v, __ATOMIC_RELEASE);
+    return v;
+}
+
+/// The 64-byte tile configuration (palette 1): tmm0–3 C (16 rows × 64 bytes of FP32), tmm4–5 A
+/// (16 rows × 32 BF16), tmm6–7 B (16 pairs × 16 columns × 2 BF16).
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+} amx_config;
+
+/// C block (rows × valid columns, zero elsewhere) into a 16×16 FP32 buffer, for accumulating.
+static void c_block_in(float buf[16][16], const float *c, size_t ldc, size_t rows, size_t valid) {
+    memset(buf, 0, 16 * 16 * sizeof(float));
+    for (size_t r = 0; r < rows; ++r) memcpy(buf[r], c + r * ldc, valid * sizeof(float));
+}
+
+/// A finished C tile (in `buf`) plus bias into C's rows × valid columns.
+AK_AVX512BF16 static void c_block_out(float buf[16][16], float *c, size_t ldc, size_t rows, size_t valid, const float *bias) {
+    const __mmask16 live = (__mmask16)(valid >= 16 ? 0xffffu : (1u << valid) - 1u);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(live, bias) : _mm512_setzero_ps();
+    for (size_t r = 0; r < rows; ++r)
+        _mm512_mask_storeu_ps(c + r * ldc, live, bias ? _mm512_add_ps(_mm512_loadu_ps(buf[r]), b) : _mm512_loadu_ps(buf[r]));
+}
+
+AK_AMX static void rows_amx(size_t rows, size_t n, size_t kpp, size_t pstride, const uint16_t *xs, size_t xstride,
+                            const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
+    amx_config config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 8; ++t) { config.bytes_per_row[t] = 64; config.rows[t] = 16; }
+    _tile_loadconfig(&config);
+    float buf[4][16][16];
+    const size_t rows0 = rows < 16 ? rows : 16, rows1 = rows > 16 ? rows - 16 : 0;
+    const size_t xbytes = xstride * sizeof(uint16_t);
+    for (size_t t = 0; t * PANEL < n; t += 2) {
+        const int two = (t + 1) * PANEL < n;
+        const size_t valid0 = live_columns(t * PANEL, n), valid1 = two ? live_columns((t + 1) * PANEL, n) : 0;
+        float *c0 = c + t * PANEL, *c1 = c0 + PANEL;
+        const float *b0 = bias ? bias + t * PANEL : NULL, *b1 = bias ? b0 + PANEL : NULL;
+        if (accumulate) {
+            c_block_in(buf[0], c0, ldc, rows0, valid0);
+            c_block_in(buf[1], c1, ldc, rows0, valid1);
+            c_block_in(buf[2], c0 + 16 * ldc, ldc, rows1, valid0);
+            c_block_in(buf[3], c1 + 16 * ldc, ldc, rows1, valid1);
+            _tile_loadd(0, buf[0], 64); _tile_loadd(1, buf[1], 64);
+            _tile_loadd(2, buf[2], 64); _tile_loadd(3, buf[3], 64);
+        } else {
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+        }
+        const uint16_t *p0 = panels + t * pstride, *p1 = p0 + pstride;
+        for (size_t q = 0; q < kpp; q += 16) {
+            _tile_loadd(4, xs + 2 * q, xbytes);
+            _tile_loadd(6, p0 + q * PANEL_STEP, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            if (rows1) {
+                _tile_loadd(5, xs + 16 * xstride + 2 * q, xbytes);
+                _tile_dpbf16ps(2, 5, 6);
+            }
+            if (two) {
+                _tile_loadd(7, p1 + q * PANEL_STEP, 64);
+                _tile_dpbf16ps(1, 4, 7);
+                if (rows1) _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+        _tile_stored(0, buf[0], 64); _tile_stored(1, buf[1], 64);
+        _tile_stored(2, buf[2], 64); _tile_stored(3, buf[3], 64);
+        c_block_out(buf[0], c0, ldc, rows0, valid0, b0);
+        c_block_out(buf[1], c1, ldc, rows0, valid1, b1);
+        c_block_out(buf[2], c0 + 16 * ldc, ldc, rows1, valid0, b0);
+        c_block_out(buf[3], c1 + 16 * ldc, ldc, rows1, valid1, b1);
+    }
+    _tile_release();
+}
 #else
 int ak_cpu_has_avx512_bf16(void) { return 0; }
+int ak_cpu_has_amx_bf16(void) { return 0; }
 #endif
 
 int ak_bf16_clamp(int variant) {
 #if defined(__x86_64__)
+    if (variant >= AK_BF16_AMX && ak_cpu_has_amx_bf16()) return AK_BF16_AMX;
     if (variant >= AK_BF16_AVX512 && ak_cpu_has_avx512_bf16()) return AK_BF16_AVX512;
     if (variant >= AK_BF16_AVX2 && ak_simd_available(AK_SIMD_AVX2)) return AK_BF16_AVX2;
 #else
@@ -270,7 +404,7 @@ int ak_bf16_clamp(int variant) {
 
 int ak_bf16_variant_for_level(int level) {
     const int clamped = ak_simd_clamp(level);
-    if (clamped >= AK_SIMD_AVX512) return ak_bf16_clamp(AK_BF16_AVX512);
+    if (clamped >= AK_SIMD_AVX512) return ak_bf16_clamp(AK_BF16_AMX);
     if (clamped >= AK_SIMD_AVX2) return ak_bf16_clamp(AK_BF16_AVX2);
     return AK_BF16_PORTABLE;
 }
@@ -279,28 +413,39 @@ const char *ak_bf16_variant_name(int variant) {
     switch (variant) {
     case AK_BF16_AVX2: return "avx2+fma";
     case AK_BF16_AVX512: return "avx512-bf16";
+    case AK_BF16_AMX: return "amx-bf16";
     default: return "portable";
     }
 }
+
+/// Rows of C one call of a variant's row kernel covers (AMX: two tiles; others: their tile).
+static size_t block_rows(int variant) { return variant == AK_BF16_AMX ? SCRATCH_ROWS : BF16_MR; }
 
 void ak_bf16_gemm(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                   const uint16_t *packed, size_t j0, const float *bias,
                   float *c, size_t ldc, int accumulate, uint16_t *scratch, int variant) {
     if (m == 0 || n == 0) return;
-    const size_t kp = pairs_of(k), xstride = 2 * kp;
-    const uint16_t *panels = packed + (j0 / PANEL) * kp * PANEL_STEP;
+    const size_t kp = pairs_of(k), kpp = panel_pairs(k), xstride = 2 * kpp, pstride = panel_stride(k);
+    const uint16_t *panels = packed + (j0 / PANEL) * pstride;
     const float *b = bias ? bias + j0 : NULL;
     variant = ak_bf16_clamp(variant);
-    for (size_t i = 0; i < m; i += BF16_MR) {
-        const size_t rows = m - i < BF16_MR ? m - i : BF16_MR;
-        round_rows(x + i * ldx, ldx, rows, k, scratch);
+    const size_t step = block_rows(variant);
+#if defined(__x86_64__)
+    const round_fn rounding = variant >= AK_BF16_AVX512 ? round_avx512 : ak_bf16_round;
+#else
+    const round_fn rounding = ak_bf16_round;
+#endif
+    for (size_t i = 0; i < m; i += step) {
+        const size_t rows = m - i < step ? m - i : step;
+        round_rows(x + i * ldx, ldx, rows, variant == AK_BF16_AMX ? SCRATCH_ROWS : rows, k, scratch, rounding);
         float *ci = c + i * ldc;
         switch (variant) {
 #if defined(__x86_64__)
-        case AK_BF16_AVX512: rows_avx512(rows, n, kp, scratch, xstride, panels, b, ci, ldc, accumulate); break;
-        case AK_BF16_AVX2: rows_avx2(rows, n, kp, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+        case AK_BF16_AMX: rows_amx(rows, n, kpp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+        case AK_BF16_AVX512: rows_avx512(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+        case AK_BF16_AVX2: rows_avx2(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
 #endif
-        default: tile_portable(rows, n, kp, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+        default: tile_portable(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
         }
     }
 }

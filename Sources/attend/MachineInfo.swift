@@ -11,11 +11,11 @@ enum MachineInfo {
         return current == detected ? current.name : "\(current.name) (detected \(detected.name))"
     }
 
-    /// The BF16 product kernel `--precision bf16` runs: "avx512-bf16" with the hardware
-    /// instruction, else the kernel that computes the same numbers ("avx2+fma (emulated)").
+    /// The BF16 product kernel `--precision bf16` runs: "amx-bf16" or "avx512-bf16" with
+    /// hardware support, else the kernel that computes the same numbers ("avx2+fma (emulated)").
     static var bfloat16: String {
         let kernel = BFloat16Kernel.current
-        return kernel == .avx512 ? kernel.description : "\(kernel) (emulated)"
+        return kernel.isHardware ? kernel.description : "\(kernel) (emulated)"
     }
 
     /// The CPU's model name (`/proc/cpuinfo` on Linux, `machdep.cpu.brand_string` on macOS).

@@ -15,7 +15,7 @@ struct PrecisionOption: ParsableArguments {
     /// Says on standard error when bf16 was asked for but the CPU cannot run it natively (the
     /// product is then computed with the same bits by a slower kernel).
     func noteIfEmulated() {
-        guard precision == .bfloat16, BFloat16Kernel.current != .avx512 else { return }
+        guard precision == .bfloat16, !BFloat16Kernel.current.isHardware else { return }
         let reason = BFloat16Kernel.hardwareBFloat16
             ? "ATTEND_SIMD=\(SIMDLevel.current.name) excludes AVX512-BF16"
             : "this CPU has no AVX512-BF16"

@@ -10,7 +10,7 @@ import TestSupport
     /// (odd k), the 1–4-row decode tiles, k = 0 (the product is the bias), n past several panels.
     static let sizes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 17, 3), (2, 70, 41), (3, 5, 0), (4, 129, 17), (5, 48, 2), (12, 32, 64),
-        (13, 33, 65), (25, 100, 129), (29, 95, 300), (1, 1536, 384), (40, 19, 7),
+        (13, 33, 65), (25, 100, 129), (29, 95, 300), (1, 1536, 384), (40, 19, 7), (70, 50, 97), (33, 17, 33),
     ]
 
     @Test func roundingIsToNearestEven() {
@@ -33,6 +33,26 @@ import TestSupport
             let down = Float(bitPattern: x.bitPattern & 0xFFFF_0000), up = Float(bitPattern: (x.bitPattern & 0xFFFF_0000) + 0x1_0000)
             #expect(r == down || r == up, "\(x) rounds to a neighbour")
             #expect(abs(Double(r) - Double(x)) <= min(abs(Double(down) - Double(x)), abs(Double(up) - Double(x))), "\(x) → \(r)")
+        }
+    }
+
+    /// Every kernel rounds its inputs like `bfloat16BitsFromFloat` (the vectorised conversion
+    /// included): with `W = I`, `y = x̂` exactly, for ties, subnormals, huge and tiny values.
+    @Test(arguments: BFloat16Kernel.allCases)
+    func kernelsRoundInputsLikeTheScalarFunction(kernel: BFloat16Kernel) throws {
+        try #require(kernel.isAvailable, "\(kernel) is not on this CPU: skipped")
+        let k = 37, m = 9
+        var g = SeededGenerator(seed: 3)
+        let specials: [Float] = [1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), 0x1p-130, -0x1p-140, .leastNormalMagnitude,
+                                 3e38, -3.3e38, 1e-30, 0, 65504, 1.00390625, -2.0078125]
+        let values = (0..<(m * k)).map { i in i % 3 == 0 ? specials[i / 3 % specials.count] : g.nextNormal() }
+        let x = Tensor(shape: [m, k], scalars: values)
+        var identity = Tensor.zeros([k, k])
+        for i in 0..<k { identity[i, i] = 1 }
+        let y = BFloat16Weights(identity).product(x, bias: nil, kernel: kernel, threads: 1)
+        for (i, v) in values.enumerated() {
+            let expected = floatFromBFloat16Bits(bfloat16BitsFromFloat(v))
+            #expect(y.scalars[i] == expected, "\(kernel): x = \(v) gave \(y.scalars[i]), bf16(x) = \(expected)")
         }
     }
 
@@ -72,24 +92,44 @@ import TestSupport
         }
     }
 
-    @Test func everyKernelThreadCountAndRowSubsetGivesTheSameBits() {
+    /// Entries whose bits differ.
+    static func mismatches(_ a: Tensor, _ b: [Float]) -> Int {
+        zip(a.scalars, b).filter { $0.0.bitPattern != $0.1.bitPattern }.count + abs(a.count - b.count)
+    }
+
+    /// Portable, AVX2 and AVX512-BF16 give the same bits; AMX gives its own, the same for any
+    /// thread count; and for every kernel a row alone gets the bits it gets inside the batch.
+    @Test func kernelsThreadCountsAndRowSubsetsAgreeBitForBit() {
         let kernels = BFloat16Kernel.allCases.filter(\.isAvailable)
         for (index, size) in Self.sizes.enumerated() {
             let (x, w, bias) = Self.operands(size.m, size.n, size.k, seed: UInt64(300 + index))
             let weights = BFloat16Weights(w)
-            let expected = weights.product(x, bias: bias, kernel: .portable, threads: 1)
+            let portable = weights.product(x, bias: bias, kernel: .portable, threads: 1)
             for kernel in kernels {
-                for threads in [1, 2, 3] {
-                    let y = weights.product(x, bias: bias, kernel: kernel, threads: threads)
-                    #expect(y.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern),
-                            "\(kernel), \(threads) threads, \(size): differs from portable")
+                let own = weights.product(x, bias: bias, kernel: kernel, threads: 1)
+                if kernel != .amx {
+                    #expect(Self.mismatches(own, portable.scalars) == 0, "\(kernel) \(size): differs from portable")
                 }
-                // A row alone gets the bits it gets inside the batch (decoding vs prefill).
+                for threads in [2, 3] {
+                    let y = weights.product(x, bias: bias, kernel: kernel, threads: threads)
+                    #expect(Self.mismatches(y, own.scalars) == 0, "\(kernel), \(threads) threads, \(size): differs from 1 thread")
+                }
                 let last = size.m - 1
                 let alone = weights.product(x.sliced(axis: 0, last..<size.m), bias: bias, kernel: kernel, threads: 1)
-                #expect(alone.scalars.map(\.bitPattern) == Array(expected.scalars[(last * size.n)...]).map(\.bitPattern),
+                #expect(Self.mismatches(alone, Array(own.scalars[(last * size.n)...])) == 0,
                         "\(kernel) \(size): row \(last) alone differs from the batch")
             }
+        }
+    }
+
+    @Test func amxGivesWayBelowItsMinimumRowsAndFollowsRowGrouping() throws {
+        try #require(BFloat16Kernel.current == .amx, "AMX-BF16 is not this process's kernel: skipped")
+        #expect(BFloat16Weights.kernel(rows: BFloat16Weights.amxMinimumRows) == .amx)
+        #expect(BFloat16Weights.kernel(rows: BFloat16Weights.amxMinimumRows - 1) == .avx512)
+        MatrixMultiply.withRowIndependentProducts { #expect(BFloat16Weights.kernel(rows: 64) == .avx512) }
+        MatrixMultiply.withStackedProducts(8) {
+            #expect(BFloat16Weights.kernel(rows: 8 * 4) == .avx512, "8 sequences of 4 rows choose as 4 rows")
+            #expect(BFloat16Weights.kernel(rows: 8 * 16) == .amx)
         }
     }
 
@@ -125,7 +165,9 @@ import TestSupport
         #expect(BFloat16Kernel.portable.isAvailable)
         #expect(BFloat16Kernel.current.isAvailable)
         #expect(BFloat16Kernel.avx512.isAvailable == BFloat16Kernel.hardwareBFloat16)
-        if SIMDLevel.current == .avx512 && BFloat16Kernel.hardwareBFloat16 { #expect(BFloat16Kernel.current == .avx512) }
+        if SIMDLevel.current == .avx512 && BFloat16Kernel.hardwareBFloat16 {
+            #expect(BFloat16Kernel.current == (BFloat16Kernel.amx.isAvailable ? .amx : .avx512))
+        }
         if SIMDLevel.current == .portable { #expect(BFloat16Kernel.current == .portable) }
     }
 }

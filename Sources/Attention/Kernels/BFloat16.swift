@@ -32,9 +32,11 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
     case avx2 = 2
     /// AVX512-BF16 `vdpbf16ps`.
     case avx512 = 3
+    /// AMX-BF16 tiles (`tdpbf16ps`): a few ulps from the others' bits (same error bound).
+    case amx = 4
 
-    /// The kernel for the process-wide SIMD level (`ATTEND_SIMD` included): AVX512-BF16 when
-    /// the level is avx512 and the CPU has the instruction, else AVX2+FMA, else portable.
+    /// The kernel for the process-wide SIMD level (`ATTEND_SIMD` included): at avx512, AMX when
+    /// the CPU has it, else AVX512-BF16 when it has that; else AVX2+FMA; else portable.
     package static var current: BFloat16Kernel {
         BFloat16Kernel(rawValue: ak_bf16_variant_for_level(SIMDLevel.current.rawValue)) ?? .portable
     }
@@ -42,7 +44,11 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
     /// Whether this machine runs the kernel itself (not a lower one).
     package var isAvailable: Bool { ak_bf16_clamp(rawValue) == rawValue }
 
-    /// "portable", "avx2+fma" or "avx512-bf16".
+    /// Whether the kernel multiplies in BF16 hardware (AVX512-BF16 or AMX) rather than on
+    /// widened values.
+    package var isHardware: Bool { self == .avx512 || self == .amx }
+
+    /// "portable", "avx2+fma", "avx512-bf16" or "amx-bf16".
     package var description: String { String(cString: ak_bf16_variant_name(rawValue)) }
 
     /// Whether the CPU has the AVX512-BF16 instructions (and the OS saves the ZMM state).
@@ -57,9 +63,11 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
 /// feeds one `vdpbf16ps`; it takes `2·⌈n/16⌉·16·⌈k/2⌉` bytes, half the FP32 matrix.
 ///
 /// Each output is summed in one fixed order (input pairs in turn, the odd product then the
-/// even one, each added with one FP32 rounding), so the result does not depend on the kernel,
-/// the thread count or how many rows are multiplied together: a row of a batch gets the bits
-/// it gets alone.
+/// even one, each added with one FP32 rounding), so the result does not depend on the thread
+/// count or on the other rows multiplied with it, and the portable, AVX2 and AVX512-BF16
+/// kernels give the same bits. AMX sums the same exact products with its own internal rounding
+/// (a few ulps apart, within the same bound); it runs only for products of at least
+/// ``amxMinimumRows`` rows per sequence, so a row of a batch still gets the bits it gets alone.
 public struct BFloat16Weights: Sendable {
     /// `n`: rows of `W`, columns of the product.
     public let outputSize: Int
@@ -105,7 +113,22 @@ public struct BFloat16Weights: Sendable {
 
     /// `x·Ŵᵀ + bias` for `x: [rows, inputSize]` → `[rows, outputSize]` (see ``Precision/bfloat16``).
     public func product(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
-        product(x, bias: bias, kernel: .current, threads: Threading.threadCount)
+        product(x, bias: bias, kernel: Self.kernel(rows: x.rank == 2 ? x.shape[0] : 0), threads: Threading.threadCount)
+    }
+
+    /// Fewer rows than this do not fill an AMX tile enough to pay: they run `vdpbf16ps`.
+    package static let amxMinimumRows = 8
+
+    /// The kernel for a product of `rows` rows: the process's, except that AMX (whose bits
+    /// differ from the other kernels') gives way to AVX512-BF16 below ``amxMinimumRows``. The
+    /// choice follows the rows one sequence would have (`MatrixMultiply.rowIndependent` and
+    /// `rowGroups`, as for FP32), so a row of a batch gets the bits it gets alone.
+    package static func kernel(rows: Int) -> BFloat16Kernel {
+        let current = BFloat16Kernel.current
+        guard current == .amx else { return current }
+        let rowGroups = MatrixMultiply.rowGroups
+        let choiceRows = MatrixMultiply.rowIndependent ? 1 : (rowGroups > 1 && rows % rowGroups == 0 ? rows / rowGroups : rows)
+        return choiceRows < amxMinimumRows ? .avx512 : .amx
     }
 
     /// The product with a chosen kernel and thread count (tests and benchmarks).
@@ -130,11 +153,11 @@ public struct BFloat16Weights: Sendable {
         }
     }
 
-    /// Splits C across threads: whole 12-row blocks when there are enough rows, else whole
+    /// Splits C across threads: whole 32-row blocks when there are enough rows, else whole
     /// 16-column panels (decoding: a few rows, many columns). Each part has its own scratch.
     private func run(m: Int, n: Int, k: Int, x: UnsafePointer<Float>?, panels: UnsafePointer<UInt16>?,
                      bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, kernel: BFloat16Kernel, threads: Int) {
-        let rowBlock = 12, panel = 16
+        let rowBlock = 32, panel = 16  // whole AMX blocks (two 16-row tiles); 16-column panels
         let rowBlocks = (m + rowBlock - 1) / rowBlock, panelCount = (n + panel - 1) / panel
         let work = m * n * k
         let workers = work < MatrixMultiply.threadingThreshold ? 1 : max(1, threads)

@@ -15,11 +15,14 @@
 //     acc ← acc + x̂[i,2q+1]·Ŵ[j,2q+1]      (one FP32 rounding)
 //     acc ← acc + x̂[i,2q]  ·Ŵ[j,2q]        (one FP32 rounding)         q = 0, 1, …, ⌈k/2⌉−1
 //
-// which is what AVX512-BF16's `vdpbf16ps` does per lane. Every kernel level computes exactly
-// this sequence (the AVX2 and portable ones with FP32 FMAs on widened BF16, where an FMA of an
-// exact product rounds once, as `vdpbf16ps` does), so all levels and all thread splits give
-// the same bits; only an accumulator that falls below FP32's normal range can differ
-// (`vdpbf16ps` flushes it to zero).
+// which is what AVX512-BF16's `vdpbf16ps` does per lane. The portable, AVX2 and AVX512-BF16
+// kernels compute exactly this sequence (the AVX2 and portable ones with FP32 FMAs on widened
+// BF16, where an FMA of an exact product rounds once, as `vdpbf16ps` does), so they give the
+// same bits for any split of the rows or columns; only an accumulator that falls below FP32's
+// normal range can differ (`vdpbf16ps` flushes it to zero). AMX's `tdpbf16ps` sums the same
+// exact products in FP32 but rounds differently inside (measured: results a few ulps apart),
+// so the AMX kernel meets the same error bound without matching those bits; its own results
+// still do not depend on the split, nor on the other rows of a tile.
 //
 // Weights are packed once into 16-column panels: panel t holds outputs 16t … 16t+15, and for
 // each pair q the 16 columns' (Ŵ[j,2q], Ŵ[j,2q+1]) side by side, 64 bytes per pair; columns
@@ -33,7 +36,13 @@ enum {
     AK_BF16_AVX2 = 2,
     /// AVX-512 with AVX512-BF16: `vdpbf16ps`, 16 outputs × 2 products per instruction.
     AK_BF16_AVX512 = 3,
+    /// AMX-BF16 tiles: `tdpbf16ps`, a 16×16 block of outputs × 32 products per instruction.
+    AK_BF16_AMX = 4,
 };
+
+/// 1 when the CPU has AMX-TILE and AMX-BF16, the OS enables the tile state in XCR0, and (on
+/// Linux) the process was granted it (`arch_prctl(ARCH_REQ_XCOMP_PERM)`, asked once here).
+int ak_cpu_has_amx_bf16(void);
 
 /// 1 when the CPU has AVX512-BF16 (CPUID.(7,1):EAX bit 5) besides AVX-512 F/BW/VL/DQ and the OS
 /// saves the ZMM state, else 0.
@@ -44,10 +53,10 @@ int ak_cpu_has_avx512_bf16(void);
 int ak_bf16_clamp(int variant);
 
 /// The variant the process uses: the best the CPU has at or below the SIMD level `level`
-/// (an `ak_simd_level`): avx512 → AVX512-BF16 when present, else AVX2; avx2 → AVX2; else portable.
+/// (an `ak_simd_level`): avx512 → AMX, else AVX512-BF16, else AVX2; avx2 → AVX2; else portable.
 int ak_bf16_variant_for_level(int level);
 
-/// "portable", "avx2+fma" or "avx512-bf16".
+/// "portable", "avx2+fma", "avx512-bf16" or "amx-bf16".
 const char *ak_bf16_variant_name(int variant);
 
 /// bf16(x): round to nearest, ties to even; NaN stays a (quiet) NaN, ±inf stays ±inf, values
