@@ -189,6 +189,13 @@ struct BenchPrecision: ParsableCommand {
         }
     }
 
+    /// Cosines near 1 need six digits; small errors scientific notation; counts none.
+    static func errorText(_ l: Line) -> String {
+        if l.part == "encoder" { return fixed(l.error, 6) }
+        if l.part == "decode" { return String(Int(l.error)) }
+        return l.error < 0.01 && l.error > 0 ? String(format: "%.2e", l.error) : fixed(l.error, 4)
+    }
+
     static func table(_ lines: [Line]) -> String {
         var out = ["", pad("line", 44) + "|  fp32 ms  rate     |  bf16 ms  rate     | bf16/fp32 | error"]
         for l in lines {
@@ -198,7 +205,7 @@ struct BenchPrecision: ParsableCommand {
             }
             out.append(pad("\(l.part): \(l.name)", 44) + "|" + cell(l.float32Milliseconds, l.float32Rate) + "|"
                 + cell(l.bfloat16Milliseconds, l.bfloat16Rate) + "| " + leftPad(fixed(l.speedup, 2) + "×", 8) + "  | "
-                + "\(l.errorMeasure) " + (l.error < 0.01 && l.error > 0 ? String(format: "%.2e", l.error) : fixed(l.error, 4)))
+                + "\(l.errorMeasure) " + Self.errorText(l))
         }
         return out.joined(separator: "\n")
     }

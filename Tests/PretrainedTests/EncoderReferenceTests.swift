@@ -32,6 +32,21 @@ struct EncoderReferenceTests {
         }
     }
 
+    /// `--precision bf16`: every embedding within cosine 0.999 of sentence-transformers' FP32
+    /// vector (issue 12's bar), and not equal to ours in FP32 (the conversion took effect).
+    @Test func bfloat16EmbeddingsStayWithinCosine0999() throws {
+        let exact = try ReferenceModel.encoder()
+        let fast = exact.converted(to: .bfloat16)
+        #expect(fast.model.precision == .bfloat16 && exact.model.precision == .float32)
+        let cases = ReferenceModel.fixture.embeddings
+        let vectors = fast.embed(cases.map(\.text))
+        for (index, reference) in cases.enumerated() {
+            let cosine = cosineSimilarity(vectors[index], reference.embedding)
+            #expect(cosine >= 0.999, "case \(index) \"\(reference.text.caseLabel)\": cosine \(cosine)")
+        }
+        #expect(vectors != exact.embed(cases.map(\.text)))
+    }
+
     /// Padding, grouping and batch size must not change any vector.
     @Test(arguments: [1, 3, 32])
     func batchesEqualOneAtATime(batchSize: Int) throws {
