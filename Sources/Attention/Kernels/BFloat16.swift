@@ -67,7 +67,7 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
 /// count or on the other rows multiplied with it, and the portable, AVX2 and AVX512-BF16
 /// kernels give the same bits. AMX sums the same exact products with its own internal rounding
 /// (a few ulps apart, within the same bound); it runs only for products of at least
-/// ``amxMinimumRows`` rows per sequence, so a row of a batch still gets the bits it gets alone.
+/// 8 rows per sequence, so a row of a batch still gets the bits it gets alone.
 public struct BFloat16Weights: Sendable {
     /// `n`: rows of `W`, columns of the product.
     public let outputSize: Int
