@@ -2,13 +2,13 @@
 //
 // For query rows [i0, i1) (Br rows, padded to Brp, a multiple of 16) the key range they may
 // see is walked in tiles of Bc keys. Per tile:
-//   Sᵀ = K_tile·Q̂ᵀ          (scores, transposed; scale·log₂e is folded into Q̂ once per block,
-//                             so scores are in base-2 units and the softmax uses 2^x)
+//   Sᵀ = K_tile·Q̂ᵀ          (scores, transposed; the scale is folded into Q̂ once per block)
 //   bias and masks           (only on tiles that need them: ALiBi, element masks, and tiles
 //                             crossing the causal / window / padding boundary)
-//   online softmax           (m, l, α per row; Sᵀ becomes unnormalised probabilities)
+//   online softmax           (m, l, α per row; Sᵀ becomes unnormalised probabilities exp(S − m),
+//                             with ak_exp, the exp the backward recomputes P = exp(S − lse) with)
 //   O = α·O + P·V_tile
-// and at the end out = O / l, lse = ln2·(m + log₂ l) (natural log, as the API promises). Keys no row of the block may see are never
+// and at the end out = O / l, lse = m + log l. Keys no row of the block may see are never
 // touched, which is how causal and sliding-window attention skip fully masked tiles.
 //
 // Extra memory is the caller's scratch (ak_attention_forward_scratch_count):
@@ -35,9 +35,6 @@ const ak_forward_ops *ak_forward_ops_for(int level) {
     }
 }
 
-#define AK_LOG2E 1.44269504088896341f
-#define AK_LN2 0.693147180559945309f
-
 /// Key tile width when the caller passes block_k ≤ 0.
 enum { AK_DEFAULT_BLOCK_K = 64 };
 
@@ -46,8 +43,7 @@ size_t ak_attention_forward_scratch_count(long block_q, long block_k, long d, lo
     return (size_t)(brp * d + bc * brp + bc * dvp + brp * dvp + 3 * brp);
 }
 
-/// Adds ALiBi and the additive mask (times log₂e: scores are in base-2 units) to the real rows
-/// of a score tile, forbids pairs of a boolean mask, and sets keys outside a row's positional
+/// Adds ALiBi and the additive mask to the real rows of a score tile, forbids pairs of a boolean mask, and sets keys outside a row's positional
 /// range (causal, window, padding) to −inf when `positional` is set.
 /// Column by column, so the inner loop runs over contiguous queries.
 static void finish_scores(const ak_attention_problem *p, float *st, long ld,
@@ -58,7 +54,7 @@ static void finish_scores(const ak_attention_problem *p, float *st, long ld,
         float *s = st + c * ld;
         const long j = j0 + c;
         if (biased) {
-            for (long r = 0; r < rows; r++) s[r] = ak_finish_score(p, i0 + r, j, s[r], AK_LOG2E);
+            for (long r = 0; r < rows; r++) s[r] = ak_finish_score(p, i0 + r, j, s[r]);
         }
         if (positional) {
             // Key j is allowed for the rows r_lo ≤ r < r_hi: j < key_limit, causal
@@ -127,12 +123,12 @@ static forward_block forward_block_make(const ak_attention_problem *p, long i0, 
     return b;
 }
 
-/// Packs the block's queries into Q̂ (times scale·log₂e) and empties the running state.
-/// Invariant after each tile, for row r over the keys seen so far (scores in base-2 units):
-///   m[r] = max score (−inf while none was allowed), l[r] = Σ 2^(score − m[r]),
-///   O[r] = Σ 2^(score − m[r])·v.
+/// Packs the block's queries into Q̂ (times scale) and empties the running state.
+/// Invariant after each tile, for row r over the keys seen so far:
+///   m[r] = max score (−inf while none was allowed), l[r] = Σ exp(score − m[r]),
+///   O[r] = Σ exp(score − m[r])·v.
 static void start_rows(const forward_block *b, const float *q) {
-    b->ops->pack_queries(q + b->i0 * b->p->d, b->rows, b->brp, b->p->d, b->p->scale * AK_LOG2E, b->qhat);
+    b->ops->pack_queries(q + b->i0 * b->p->d, b->rows, b->brp, b->p->d, b->p->scale, b->qhat);
     for (long r = 0; r < b->brp; r++) { b->m[r] = -INFINITY; b->l[r] = 0.0f; }
     memset(b->o, 0, sizeof(float) * (size_t)(b->brp * b->dvp));
 }
@@ -189,15 +185,15 @@ static void tile_accumulate(const forward_block *b, const float *vt, long ldv, l
     }
 }
 
-/// out = O / l and lse = ln2·(m + log₂ l) = log Σ exp(natural score); a row that saw no
-/// allowed key (l = 0) gets zeros and −inf.
+/// out = O / l and lse = m + log l = log Σ exp(score); a row that saw no allowed key (l = 0)
+/// gets zeros and −inf.
 static void finish_rows(const forward_block *b, float *out, float *lse) {
     const long dv = b->p->dv, dvp = b->dvp;
     for (long r = 0; r < b->rows; r++) {
         float *orow = out + (b->i0 + r) * dv;
         if (b->l[r] > 0.0f) {
             for (long c = 0; c < dv; c++) orow[c] = b->o[r * dvp + c] / b->l[r];
-            lse[b->i0 + r] = AK_LN2 * b->m[r] + logf(b->l[r]);
+            lse[b->i0 + r] = b->m[r] + logf(b->l[r]);
         } else {
             memset(orow, 0, sizeof(float) * (size_t)dv);
             lse[b->i0 + r] = -INFINITY;
