@@ -74,8 +74,9 @@ public struct WordGrouping: Sendable, Equatable {
     public var words: [String]
 
     public init(wordOfToken: [Int?], words: [String]) {
-        precondition(wordOfToken.allSatisfy { $0 == nil || ($0! >= 0 && $0! < words.count) },
-                     "WordGrouping: word indices must lie in 0..<\(words.count)")
+        let bad = wordOfToken.firstIndex { $0.map { $0 < 0 || $0 >= words.count } ?? false }
+        checkPrecondition(bad == nil,
+            "WordGrouping: wordOfToken[\(bad ?? 0)] = \(bad.flatMap { wordOfToken[$0] } ?? 0) is outside 0..<\(words.count) (words.count)")
         self.wordOfToken = wordOfToken
         self.words = words
     }

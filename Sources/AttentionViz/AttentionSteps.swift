@@ -50,8 +50,8 @@ public struct AttentionSteps: Sendable {
     ///
     /// - Precondition: `input` is `[T, layer.modelSize]` (programmer error otherwise).
     public init(layer: MultiHeadAttention, input: Tensor, causal: Bool = false) {
-        precondition(input.rank == 2 && input.shape[1] == layer.modelSize,
-                     "AttentionSteps: input shape \(input.shape) must be [T, \(layer.modelSize)]")
+        checkPrecondition(input.rank == 2 && input.shape[1] == layer.modelSize,
+            "AttentionSteps: input has shape \(input.shape), layer.modelSize is \(layer.modelSize) (want [T, \(layer.modelSize)])")
         let t = input.shape[0]
         let mask: AttentionMask = causal ? .causal : .none
         let batched = input.reshaped([1, t, layer.modelSize])

@@ -8,8 +8,8 @@ import Attention
 /// A script can recompute each from the previous ones (the tests do).
 public enum ExplainJSON {
     public static func make(_ source: any AttentionSource, options: ExplainOptions) -> JSONValue {
-        precondition(options.layer >= 0 && options.layer < source.layerCount && options.head >= 0 && options.head < source.headCount,
-                     "ExplainJSON: layer \(options.layer) / head \(options.head) outside \(source.layerCount) × \(source.headCount)")
+        checkPrecondition(options.layer >= 0 && options.layer < source.layerCount && options.head >= 0 && options.head < source.headCount,
+            "ExplainJSON: options.layer \(options.layer) / options.head \(options.head) outside the source's \(source.layerCount) layers × \(source.headCount) heads")
         var members: [(String, JSONValue)] = [
             ("model", .string(source.modelDescription)),
             ("notes", .strings(source.notes)),
@@ -56,7 +56,7 @@ public enum ExplainJSON {
     static func focus(_ target: FocusToken.Target, source: any AttentionSource, options: ExplainOptions) -> JSONValue {
         switch target {
         case .word(let w):
-            let grouping = source.wordGrouping!
+            let grouping = checkNotNil(source.wordGrouping, "ExplainJSON.focus: a word focus on a source without word grouping")
             let aggregated = WordAggregation.aggregate(source.weights(layer: options.layer, head: options.head), grouping: grouping)
             let n = aggregated.shape[1]
             return .object([("word", .string(grouping.words[w])), ("index", .int(w + 1)),

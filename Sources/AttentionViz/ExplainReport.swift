@@ -28,8 +28,8 @@ public struct ExplainReport {
     }
 
     init(source: any AttentionSource, options: ExplainOptions) {
-        precondition(options.layer >= 0 && options.layer < source.layerCount && options.head >= 0 && options.head < source.headCount,
-                     "ExplainReport: layer \(options.layer) / head \(options.head) outside \(source.layerCount) × \(source.headCount)")
+        checkPrecondition(options.layer >= 0 && options.layer < source.layerCount && options.head >= 0 && options.head < source.headCount,
+            "ExplainReport: options.layer \(options.layer) / options.head \(options.head) outside the source's \(source.layerCount) layers × \(source.headCount) heads")
         self.source = source
         self.options = options
     }

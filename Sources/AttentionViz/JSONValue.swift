@@ -51,15 +51,15 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .string(let s): out += Self.quoted(s)
         case .array(let items):
             let scalarsOnly = items.allSatisfy { if case .array = $0 { return false }; if case .object = $0 { return false }; return true }
-            if scalarsOnly || indent == nil {
+            if !scalarsOnly, let indent {
+                writeBlock(items.map { (nil, $0) }, open: "[", close: "]", to: &out, indent: indent)
+            } else {
                 out += "["
                 for (k, item) in items.enumerated() {
                     if k > 0 { out += indent == nil ? "," : ", " }
                     item.write(to: &out, indent: nil)
                 }
                 out += "]"
-            } else {
-                writeBlock(items.map { (nil, $0) }, open: "[", close: "]", to: &out, indent: indent!)
             }
         case .object(let members):
             if let indent, !members.isEmpty {

@@ -8,8 +8,8 @@ import Attention
 /// the root has `role="img"` with a text description for screen readers.
 public enum SVGHeatmap {
     public static func render(_ weights: Tensor, rowLabels: [String], columnLabels: [String], title: String) -> String {
-        precondition(weights.rank == 2 && weights.shape == [rowLabels.count, columnLabels.count],
-                     "SVGHeatmap: weights shape \(weights.shape) does not match \(rowLabels.count) × \(columnLabels.count) labels")
+        checkPrecondition(weights.rank == 2 && weights.shape == [rowLabels.count, columnLabels.count],
+                     "SVGHeatmap: weights shape \(weights.shape) does not match \(rowLabels.count) row × \(columnLabels.count) column labels")
         let rows = rowLabels.count, columns = columnLabels.count
         let cell = max(12, min(40, 720 / max(rows, columns)))
         let showNumbers = cell >= 28

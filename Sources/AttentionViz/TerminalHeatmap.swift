@@ -14,7 +14,7 @@ public struct TerminalHeatmap {
     public var maximumRows = 32
 
     public init(_ weights: Tensor, rowLabels: [String], columnLabels: [String]) {
-        precondition(weights.rank == 2 && weights.shape == [rowLabels.count, columnLabels.count],
+        checkPrecondition(weights.rank == 2 && weights.shape == [rowLabels.count, columnLabels.count],
                      "TerminalHeatmap: weights shape \(weights.shape) does not match \(rowLabels.count) row and \(columnLabels.count) column labels")
         self.weights = weights
         self.rowLabels = rowLabels

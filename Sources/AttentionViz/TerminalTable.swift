@@ -12,7 +12,7 @@ public struct TerminalTable {
     public var maximumRows = 24
 
     public init(_ matrix: Tensor, rowLabels: [String], columnLabels: [String], decimals: Int = 2) {
-        precondition(matrix.rank == 2 && matrix.shape == [rowLabels.count, columnLabels.count],
+        checkPrecondition(matrix.rank == 2 && matrix.shape == [rowLabels.count, columnLabels.count],
                      "TerminalTable: matrix shape \(matrix.shape) does not match \(rowLabels.count) row and \(columnLabels.count) column labels")
         self.matrix = matrix
         self.rowLabels = rowLabels

@@ -65,7 +65,7 @@ public struct ToyAttentionModel: AttentionSource {
         }
         self.tokens = pieces.map(\.label)
         if configuration.tokenization == .bytes {
-            let kept = Array(bytes[..<pieces.last!.range.upperBound])
+            let kept = Array(bytes[..<(pieces.last?.range.upperBound ?? 0)])
             self.wordGrouping = WordGrouping(bytes: kept)
         } else {
             self.wordGrouping = nil

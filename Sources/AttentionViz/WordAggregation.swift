@@ -16,8 +16,8 @@ public enum WordAggregation {
     /// - Precondition: `weights` is square with side `grouping.wordOfToken.count`.
     public static func aggregate(_ weights: Tensor, grouping: WordGrouping) -> Tensor {
         let t = grouping.wordOfToken.count
-        precondition(weights.shape == [t, t],
-                     "WordAggregation.aggregate: weights shape \(weights.shape) does not match \(t) tokens")
+        checkPrecondition(weights.shape == [t, t],
+            "WordAggregation.aggregate: weights has shape \(weights.shape), grouping has \(t) tokens (want [\(t), \(t)])")
         let w = grouping.words.count
         var sums = [Double](repeating: 0, count: w * w)
         var queryCounts = [Int](repeating: 0, count: w)

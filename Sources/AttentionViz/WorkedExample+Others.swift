@@ -9,7 +9,13 @@ public enum HowAreYouExample {
     public static func model() -> ToyAttentionModel {
         var configuration = ToyAttentionModel.Configuration()
         configuration.layers = 1
-        return try! ToyAttentionModel(bytes: Array(sentence.utf8), configuration: configuration)
+        do {
+            return try ToyAttentionModel(bytes: Array(sentence.utf8), configuration: configuration)
+        } catch {
+            // The model throws only for empty input or an invalid configuration; this sentence and
+            // configuration are constants.
+            fatalError("HowAreYouExample.model: the toy model rejected its own constant input: \(error)")
+        }
     }
 
     static func render(style: TerminalStyle) -> ([String], JSONValue) {

@@ -25,7 +25,7 @@ public struct PositionalExample: Sendable {
         let table = Tensor.randomNormal([vocabulary.count, width], generator: &generator)
         let layer = MultiHeadAttention(modelSize: width, heads: 2, standardDeviation: 0.5, generator: &generator)
         let x = ExampleMath.matrix(words.map { w in
-            let r = vocabulary.firstIndex(of: w)!
+            let r = checkNotNil(vocabulary.firstIndex(of: w), "PositionalExample: \(w) is missing from its own vocabulary")
             return Array(table.scalars[(r * width)..<((r + 1) * width)])
         })
         let pe = SinusoidalPositionalEncoding(size: width).encodings(positions: 0..<words.count)

@@ -2,13 +2,18 @@
 //
 // Dimensions: Lq queries, Lk keys, D query/key width, Dv value width; Bc = j1 − j0 keys of this
 // block (padded to Bc' = a multiple of 16), Br = block_q query rows per tile. Extra memory is the
-// caller's scratch: S and dP [Br, Bc'], K̂ [Bc', D] and V̂ [Bc', Dv] — never Lq×Lk. The key block
-// is packed once per call (see attention_backward_ops.h) and reused by every query tile; the
-// other products read Q, dO, K in place, with Pᵀ and dSᵀ read through strides.
+// caller's scratch: S and dP [Br, Bc'], K̂ [Bc', D], V̂ [Bc', Dv] and Q̂ [Br, D] — never Lq×Lk.
+// The key block is packed once per call (see attention_backward_ops.h) and reused by every query
+// tile; the other products read Q, dO, K in place, with Pᵀ and dSᵀ read through strides.
 //
 // Per tile (query rows [i0, i0 + Br)):
-//   S  = Q·(scale·K)ᵀ, plus ALiBi and the masks as in the forward
-//   P  = exp(S − lse)                      recomputed from the forward's log-sum-exp
+//   S  = (scale·Q)·Kᵀ, plus ALiBi and the masks   the forward's scores bit for bit at every SIMD
+//                                          level: the same rounded scale·q, the same products
+//                                          summed in the same order (k = 0, 1, …, D − 1), the
+//                                          same finishing step (attention_mask.h)
+//   P  = exp(S − lse)                      recomputed from the forward's log-sum-exp with the
+//                                          forward's exp (ak_exp), so each row of P sums to 1
+//                                          up to the rounding of lse and a few ulps
 //   dV += Pᵀ·dO
 //   dP = dO·Vᵀ
 //   dS = scale·P∘(dP − δ)                  (the scale of S = scale·Q·Kᵀ folded in once)
@@ -34,7 +39,7 @@ static void finish_scores(const ak_attention_problem *p, float *s, long lds,
         const long lo = ak_key_lo(p, i), hi = ak_key_hi(p, i);
         for (long c = 0; c < cols; c++) {
             const long j = j0 + c;
-            float x = biased ? ak_finish_score(p, i, j, row[c], 1.0f) : row[c];
+            float x = biased ? ak_finish_score(p, i, j, row[c]) : row[c];
             if (!inside && (j < lo || j >= hi)) x = -INFINITY;
             row[c] = x;
         }
@@ -67,7 +72,13 @@ void ak_attention_backward_query_range(const ak_attention_problem *p, long j0, l
 
 size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, long dv) {
     const long lds = round16(block_k);
-    return (size_t)(2 * block_q * lds + lds * (d + dv));
+    return (size_t)(2 * block_q * lds + lds * (d + dv) + block_q * d);
+}
+
+/// qhat[e] = scale·q[e] for the rows·d floats of a query tile: the rounding of the forward's
+/// pack_queries, so the scores match the forward's.
+static void scale_queries(const float *q, long count, float scale, float *qhat) {
+    for (long e = 0; e < count; e++) qhat[e] = scale * q[e];
 }
 
 void ak_attention_backward_key_block(const ak_attention_problem *p,
@@ -83,18 +94,20 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
     const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
     float *s = scratch;                       // [Br][lds] S → P → dS
     float *dp = s + block_q * lds;            // [Br][lds] dP
-    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  scale·K of the block
+    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  K of the block
     float *vhat = khat + padded * d;          // [Bc'/16][Dv][16] V of the block
+    float *qhat = khat + lds * (d + dvw);     // [Br][D]          scale·Q of the tile
     const float *k_block = k + j0 * d;
     float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
-    ops->pack_transposed(k_block, cols, padded, d, p->scale, khat);
+    ops->pack_transposed(k_block, cols, padded, d, 1.0f, khat);
     ops->pack_transposed(v + j0 * dvw, cols, padded, dvw, 1.0f, vhat);
 
     for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
         const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
         const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
-        for (long t = 0; t < padded; t += 16)                                          // S = Q·K̂
-            ops->gemm(q_tile, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
+        scale_queries(q_tile, rows * d, p->scale, qhat);
+        for (long t = 0; t < padded; t += 16)                                          // S = Q̂·K̂
+            ops->gemm(qhat, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
         finish_scores(p, s, lds, i0, rows, j0, cols);
         ops->probabilities(s, lds, rows, cols, lse + i0);
         ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO

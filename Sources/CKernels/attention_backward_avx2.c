@@ -3,35 +3,10 @@
 // ak_backward_ops_for picks them at AK_SIMD_AVX2.
 #if defined(__x86_64__)
 #include "attention_backward_ops.h"
+#include "ak_simd_math.h"
 #include <immintrin.h>
 #include "ak_target.h"
 #include <math.h>
-
-
-// exp(x) for 8 lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by Cephes' degree-7 polynomial
-// (relative error ≈ 1e-7), 2ⁿ built in the exponent bits. Inputs below −87.3 (including −inf,
-// the masked scores) give exactly 0. (Not the forward's function: the forward computes 2^x
-// with a degree-6 polynomial on base-2 scores, the portable backward uses libm's expf; the
-// recomputed P therefore differs from the probabilities the forward summed into its
-// log-sum-exp by about 1e-7 relative, inside the tests' error budget. One exp for both is
-// still to do.)
-AK_AVX2_INLINE __m256 exp8(__m256 x) {
-    const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(underflow, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
-}
 
 // C[0..mr, 0..16) (+)= A(0..mr, :)·B[:, 0..16): 12 accumulators, mr broadcasts and 2 loads
 // of B per k. When `full` is 0 only the columns selected by m0/m1 are read and written.
@@ -131,10 +106,10 @@ AK_AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols,
         const __m256 sub = _mm256_set1_ps(lse[r]);
         long c = 0;
         for (; c + 8 <= cols; c += 8)
-            _mm256_storeu_ps(row + c, exp8(_mm256_sub_ps(_mm256_loadu_ps(row + c), sub)));
+            _mm256_storeu_ps(row + c, ak_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + c), sub)));
         if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
             const __m256i m = tail_mask(cols - c);
-            _mm256_maskstore_ps(row + c, m, exp8(_mm256_sub_ps(_mm256_maskload_ps(row + c, m), sub)));
+            _mm256_maskstore_ps(row + c, m, ak_exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + c, m), sub)));
         }
     }
 }

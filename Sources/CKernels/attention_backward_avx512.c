@@ -4,33 +4,12 @@
 // AK_SIMD_AVX512. Column tails use opmask loads and stores, which never touch memory past a row.
 #if defined(__x86_64__)
 #include "attention_backward_ops.h"
+#include "ak_simd_math.h"
 #include <immintrin.h>
 #include "ak_target.h"
-
 #include <math.h>
 
-
 enum { MR = 12, MR1 = 24 };
-
-// exp(x) for 16 lanes: the polynomial of exp8 in attention_backward_avx2.c (Cephes, relative
-// error ≈ 1e-7); inputs below −87.3 (including −inf, the masked scores) give exactly 0.
-AK_AVX512_INLINE __m512 exp16(__m512 x) {
-    const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
-}
 
 // C[0..mr, 0..16·nv) (+)= A(0..mr, :)·B[:, 0..16·nv): mr·nv accumulators (≤ 24), mr broadcasts
 // and nv loads of B per k; lanes outside m0/m1 are neither read nor written.
@@ -128,10 +107,10 @@ AK_AVX512 static void probabilities_avx512(float *s, long lds, long rows, long c
         const __m512 sub = _mm512_set1_ps(lse[r]);
         long c = 0;
         for (; c + 16 <= cols; c += 16)
-            _mm512_storeu_ps(row + c, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + c), sub)));
+            _mm512_storeu_ps(row + c, ak_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(row + c), sub)));
         if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
             const __mmask16 m = lanes(cols - c);
-            _mm512_mask_storeu_ps(row + c, m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + c), sub)));
+            _mm512_mask_storeu_ps(row + c, m, ak_exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + c), sub)));
         }
     }
 }

@@ -3,37 +3,17 @@
 // them at AK_SIMD_NEON.
 //
 // The twin of attention_backward_avx2.c with 4-wide vectors: 6×16 register blocks (24
-// accumulators, four loads of B, one broadcast A value), the same Cephes exp polynomial, so the
+// accumulators, four loads of B, one broadcast A value), the same exp (ak_simd_math.h), so the
 // levels agree to rounding. NEON has no masked loads: a strip narrower than 16 columns (the
 // tail of dV, dK, dQ when D or Dv is not a multiple of 16) goes through a 16-float copy on the
 // stack, so no load or store touches memory past the row.
 #if defined(__aarch64__)
 #include "attention_backward_ops.h"
+#include "ak_simd_math.h"
 #include <arm_neon.h>
 #include "ak_target.h"
 #include <math.h>
 #include <string.h>
-
-// exp(x) for 4 lanes (see exp8 in attention_backward_avx2.c): x = n·ln2 + r with |r| ≤ ln2/2,
-// exp(r) by Cephes' degree-7 polynomial, 2ⁿ built in the exponent bits; inputs below −87.3
-// (including −inf, the masked scores) give exactly 0.
-AK_NEON_INLINE float32x4_t exp4(float32x4_t x) {
-    const uint32x4_t underflow = vcltq_f32(x, vdupq_n_f32(-87.3f));
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-87.3f)), vdupq_n_f32(88.0f));
-    const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
-    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    float32x4_t y = vdupq_n_f32(1.9875691500e-4f);
-    y = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), y, r);
-    y = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), y, r);
-    y = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), y, r);
-    y = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), y, r);
-    y = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), y, r);
-    y = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), y, vmulq_f32(r, r));
-    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23);
-    const float32x4_t v = vmulq_f32(y, vreinterpretq_f32_s32(e));
-    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), underflow));
-}
 
 // 16 floats of a row that has `live` (< 16) readable ones, the rest 0.
 AK_NEON_INLINE void load_partial(const float *p, long live, float32x4_t out[4]) {
@@ -147,11 +127,11 @@ static void probabilities_neon(float *s, long lds, long rows, long cols, const f
         }
         const float32x4_t sub = vdupq_n_f32(lse[r]);
         long c = 0;
-        for (; c + 4 <= cols; c += 4) vst1q_f32(row + c, exp4(vsubq_f32(vld1q_f32(row + c), sub)));
+        for (; c + 4 <= cols; c += 4) vst1q_f32(row + c, ak_exp_neon(vsubq_f32(vld1q_f32(row + c), sub)));
         if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
             float buf[4] = {0};
             memcpy(buf, row + c, sizeof(float) * (size_t)(cols - c));
-            vst1q_f32(buf, exp4(vsubq_f32(vld1q_f32(buf), sub)));
+            vst1q_f32(buf, ak_exp_neon(vsubq_f32(vld1q_f32(buf), sub)));
             memcpy(row + c, buf, sizeof(float) * (size_t)(cols - c));
         }
     }

@@ -1,8 +1,10 @@
 // Portable micro-kernels of the fused attention backward (see attention_backward_ops.h): the
 // readable specification; attention_backward_avx2.c / _avx512.c / _neon.c compute the same sums with
-// register blocks and a polynomial exp. ak_backward_ops_for picks the table of a SIMD level.
+// register blocks and the same exp (ak_exp, vectorised in ak_simd_math.h). ak_backward_ops_for
+// picks the table of a SIMD level.
 #include "attention_backward_ops.h"
 #include "include/ak_cpu.h"
+#include "include/ak_math.h"
 #include <math.h>
 
 static void gemm_portable(const float *a, long sam, long sak, long m, long kdim,
@@ -31,7 +33,7 @@ static void pack_transposed_portable(const float *x, long rows, long rows_padded
 static void probabilities_portable(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;
-        for (long c = 0; c < cols; c++) row[c] = lse[r] == -INFINITY ? 0.0f : expf(row[c] - lse[r]);
+        for (long c = 0; c < cols; c++) row[c] = lse[r] == -INFINITY ? 0.0f : ak_exp(row[c] - lse[r]);
     }
 }
 

@@ -17,8 +17,9 @@ typedef struct ak_backward_ops {
                  const float *b, long ldb, long n, float *c, long ldc, int accumulate);
     /// X̂ ← factor·x for rows [0, rows) of x ([rows, width], row stride width), zero padding.
     void (*pack_transposed)(const float *x, long rows, long rows_padded, long width, float factor, float *xhat);
-    /// S[r][c] ← exp(S[r][c] − lse[r]) for r < rows, c < cols; a row with lse = −inf (no
-    /// allowed key) becomes 0 (exp(−inf + inf) would be NaN).
+    /// S[r][c] ← exp(S[r][c] − lse[r]) for r < rows, c < cols, with ak_exp (the exp of the
+    /// forward's softmax, so P is the function the forward summed into lse); a row with
+    /// lse = −inf (no allowed key) becomes 0 (exp(−inf + inf) would be NaN).
     void (*probabilities)(float *s, long lds, long rows, long cols, const float *lse);
     /// S[r][c] ← scale·S[r][c]·(dP[r][c] − delta[r]) for r < rows, c < cols: P becomes dS.
     void (*ds)(float *s, const float *dp, long lds, long rows, long cols, const float *delta, float scale);

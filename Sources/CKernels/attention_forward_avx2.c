@@ -7,32 +7,10 @@
 // FMA pipes of Zen 3 / Haswell busy from L1.
 #if defined(__x86_64__)
 #include "attention_forward_ops.h"
+#include "ak_simd_math.h"
 #include <immintrin.h>
 #include "ak_target.h"
 #include <math.h>
-
-
-// 2^x for 8 lanes, x ≤ 0 here (scores minus their running max, in base-2 units). Adding
-// 1.5·2²³ + 127 rounds x to the nearest integer n inside the mantissa, so x = n + f exactly with
-// |f| ≤ 1/2; 2^f is a degree-6 polynomial (least-squares fit on Chebyshev nodes, relative error
-// 2e-9 in exact arithmetic, ≈ 1e-7 ≈ 1 ulp in Float32) and 2ⁿ is the low bits of the same sum
-// shifted into the exponent field. Clamping x at −127 makes n + 127 = 0 there, an exponent of
-// zero, so very negative inputs and −inf (masked keys) give exactly 0 and add nothing to sums.
-AK_AVX2_INLINE __m256 exp2_8(__m256 x) {
-    const __m256 magic = _mm256_set1_ps(12583039.0f);   // 1.5·2²³ + 127
-    x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
-    const __m256 shifted = _mm256_add_ps(x, magic);
-    const __m256 f = _mm256_sub_ps(x, _mm256_sub_ps(shifted, magic));
-    __m256 y = _mm256_set1_ps(1.5337576831e-04f);
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.3399860363e-03f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(9.6185195344e-03f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(5.5503289975e-02f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(2.4022646609e-01f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(6.9314720560e-01f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.0f));
-    const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(shifted), 23));
-    return _mm256_mul_ps(y, scale);
-}
 
 AK_AVX2 static void pack_queries_avx2(const float *q, long rows, long rows_padded, long d, float scale,
                                    float *qhat) {
@@ -105,19 +83,19 @@ AK_AVX2 static void softmax_avx2(float *st, long ld, long rows_padded, long cols
         const __m256 m_new = _mm256_max_ps(m_old, _mm256_max_ps(mx0, mx1));
         // μ = 0 where nothing is allowed yet, so exp(−inf − μ) is 0 rather than NaN.
         const __m256 mu = _mm256_andnot_ps(_mm256_cmp_ps(m_new, minus_inf, _CMP_EQ_OQ), m_new);
-        const __m256 a = exp2_8(_mm256_sub_ps(m_old, mu));
+        const __m256 a = ak_exp_avx2(_mm256_sub_ps(m_old, mu));
         __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
         c = 0;
         for (; c + 2 <= cols; c += 2) {
-            const __m256 e0 = exp2_8(_mm256_sub_ps(_mm256_loadu_ps(st + c * ld + r), mu));
-            const __m256 e1 = exp2_8(_mm256_sub_ps(_mm256_loadu_ps(st + (c + 1) * ld + r), mu));
+            const __m256 e0 = ak_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(st + c * ld + r), mu));
+            const __m256 e1 = ak_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(st + (c + 1) * ld + r), mu));
             _mm256_storeu_ps(st + c * ld + r, e0);
             _mm256_storeu_ps(st + (c + 1) * ld + r, e1);
             sum0 = _mm256_add_ps(sum0, e0);
             sum1 = _mm256_add_ps(sum1, e1);
         }
         if (c < cols) {
-            const __m256 e0 = exp2_8(_mm256_sub_ps(_mm256_loadu_ps(st + c * ld + r), mu));
+            const __m256 e0 = ak_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(st + c * ld + r), mu));
             _mm256_storeu_ps(st + c * ld + r, e0);
             sum0 = _mm256_add_ps(sum0, e0);
         }

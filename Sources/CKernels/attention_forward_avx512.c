@@ -8,31 +8,12 @@
 // columns (24 accumulators; 2 loads + 12 broadcasts per 24 FMAs).
 #if defined(__x86_64__)
 #include "attention_forward_ops.h"
+#include "ak_simd_math.h"
 #include <immintrin.h>
 #include "ak_target.h"
-
 #include <math.h>
 
-
 enum { KEYS = 12, ROWS = 12 };
-
-// 2^x for 16 lanes, x ≤ 0: the same rounding trick and degree-6 polynomial as exp2_8 in
-// attention_forward_avx2.c (so the two levels agree to rounding), −inf and x < −127 give 0.
-AK_AVX512_INLINE __m512 exp2_16(__m512 x) {
-    const __m512 magic = _mm512_set1_ps(12583039.0f);   // 1.5·2²³ + 127
-    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
-    const __m512 shifted = _mm512_add_ps(x, magic);
-    const __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(shifted, magic));
-    __m512 y = _mm512_set1_ps(1.5337576831e-04f);
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.3399860363e-03f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(9.6185195344e-03f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(5.5503289975e-02f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(2.4022646609e-01f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(6.9314720560e-01f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.0f));
-    const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(shifted), 23));
-    return _mm512_mul_ps(y, scale);
-}
 
 AK_AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_padded, long d, float scale,
                                        float *qhat) {
@@ -126,19 +107,19 @@ AK_AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long 
         // μ = 0 where nothing is allowed yet, so exp(−inf − μ) is 0 rather than NaN.
         const __mmask16 none = _mm512_cmp_ps_mask(m_new, minus_inf, _CMP_EQ_OQ);
         const __m512 mu = _mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps());
-        const __m512 a = exp2_16(_mm512_sub_ps(m_old, mu));
+        const __m512 a = ak_exp_avx512(_mm512_sub_ps(m_old, mu));
         __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
         c = 0;
         for (; c + 2 <= cols; c += 2) {
-            const __m512 e0 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
-            const __m512 e1 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + (c + 1) * ld + r), mu));
+            const __m512 e0 = ak_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
+            const __m512 e1 = ak_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(st + (c + 1) * ld + r), mu));
             _mm512_storeu_ps(st + c * ld + r, e0);
             _mm512_storeu_ps(st + (c + 1) * ld + r, e1);
             sum0 = _mm512_add_ps(sum0, e0);
             sum1 = _mm512_add_ps(sum1, e1);
         }
         if (c < cols) {
-            const __m512 e0 = exp2_16(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
+            const __m512 e0 = ak_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(st + c * ld + r), mu));
             _mm512_storeu_ps(st + c * ld + r, e0);
             sum0 = _mm512_add_ps(sum0, e0);
         }

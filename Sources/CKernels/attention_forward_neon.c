@@ -5,31 +5,14 @@
 // The twin of attention_forward_avx2.c with 4-wide vectors: a 16-query panel is four q
 // registers, both products use 6×16 register blocks (24 accumulators, four loads of the
 // 16-wide operand and the broadcast scalar: 28 of the 32 v registers). Every lane does the same
-// arithmetic in the same order as the AVX2 kernels (the same 2ˣ polynomial, the same even/odd
-// column split of the softmax sums), so the two levels agree to rounding.
+// arithmetic in the same order as the AVX2 kernels (the same exp, ak_simd_math.h, the same
+// even/odd column split of the softmax sums), so the two levels agree to rounding.
 #if defined(__aarch64__)
 #include "attention_forward_ops.h"
+#include "ak_simd_math.h"
 #include <arm_neon.h>
 #include "ak_target.h"
 #include <math.h>
-
-// 2^x for 4 lanes, x ≤ 0 (see exp2_8 in attention_forward_avx2.c: the same magic-number
-// rounding, the same degree-6 polynomial, clamped at −127 so −inf gives exactly 0).
-AK_NEON_INLINE float32x4_t exp2_4(float32x4_t x) {
-    const float32x4_t magic = vdupq_n_f32(12583039.0f);   // 1.5·2²³ + 127
-    x = vmaxq_f32(x, vdupq_n_f32(-127.0f));
-    const float32x4_t shifted = vaddq_f32(x, magic);
-    const float32x4_t f = vsubq_f32(x, vsubq_f32(shifted, magic));
-    float32x4_t y = vdupq_n_f32(1.5337576831e-04f);
-    y = vfmaq_f32(vdupq_n_f32(1.3399860363e-03f), y, f);
-    y = vfmaq_f32(vdupq_n_f32(9.6185195344e-03f), y, f);
-    y = vfmaq_f32(vdupq_n_f32(5.5503289975e-02f), y, f);
-    y = vfmaq_f32(vdupq_n_f32(2.4022646609e-01f), y, f);
-    y = vfmaq_f32(vdupq_n_f32(6.9314720560e-01f), y, f);
-    y = vfmaq_f32(vdupq_n_f32(1.0f), y, f);
-    const float32x4_t scale = vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(shifted), 23));
-    return vmulq_f32(y, scale);
-}
 
 static void pack_queries_neon(const float *q, long rows, long rows_padded, long d, float scale,
                               float *qhat) {
@@ -100,22 +83,22 @@ static void softmax_neon(float *st, long ld, long rows_padded, long cols, float 
         if (c < cols) mx0 = vmaxq_f32(mx0, vld1q_f32(st + c * ld + r));
         const float32x4_t m_old = vld1q_f32(m + r);
         const float32x4_t m_new = vmaxq_f32(m_old, vmaxq_f32(mx0, mx1));
-        // μ = 0 where nothing is allowed yet, so 2^(−inf − μ) is 0 rather than NaN.
+        // μ = 0 where nothing is allowed yet, so exp(−inf − μ) is 0 rather than NaN.
         const float32x4_t mu = vreinterpretq_f32_u32(
             vbicq_u32(vreinterpretq_u32_f32(m_new), vceqq_f32(m_new, minus_inf)));
-        const float32x4_t a = exp2_4(vsubq_f32(m_old, mu));
+        const float32x4_t a = ak_exp_neon(vsubq_f32(m_old, mu));
         float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = vdupq_n_f32(0.0f);
         c = 0;
         for (; c + 2 <= cols; c += 2) {
-            const float32x4_t e0 = exp2_4(vsubq_f32(vld1q_f32(st + c * ld + r), mu));
-            const float32x4_t e1 = exp2_4(vsubq_f32(vld1q_f32(st + (c + 1) * ld + r), mu));
+            const float32x4_t e0 = ak_exp_neon(vsubq_f32(vld1q_f32(st + c * ld + r), mu));
+            const float32x4_t e1 = ak_exp_neon(vsubq_f32(vld1q_f32(st + (c + 1) * ld + r), mu));
             vst1q_f32(st + c * ld + r, e0);
             vst1q_f32(st + (c + 1) * ld + r, e1);
             sum0 = vaddq_f32(sum0, e0);
             sum1 = vaddq_f32(sum1, e1);
         }
         if (c < cols) {
-            const float32x4_t e0 = exp2_4(vsubq_f32(vld1q_f32(st + c * ld + r), mu));
+            const float32x4_t e0 = ak_exp_neon(vsubq_f32(vld1q_f32(st + c * ld + r), mu));
             vst1q_f32(st + c * ld + r, e0);
             sum0 = vaddq_f32(sum0, e0);
         }

@@ -3,9 +3,9 @@
 //
 // Layouts, for a block of `rows` queries padded to `rows_padded` (a multiple of 16) and a key
 // tile of `cols` keys:
-//   Q̂  query panels [rows_padded/16][D][16]: Q̂[p][k][t] = scale·log₂e·q[16p + t][k] (0 in
-//      padding), so the score kernel loads 16 consecutive queries per step and every score is
-//      in base-2 units (exp(s) = 2^(s·log₂e)): the softmax needs 2^x, cheaper than e^x;
+//   Q̂  query panels [rows_padded/16][D][16]: Q̂[p][k][t] = scale·q[16p + t][k] (0 in padding),
+//      so the score kernel loads 16 consecutive queries per step and every score is already
+//      scaled (natural units, as the backward recomputes them);
 //   Sᵀ scores, then probabilities, stored transposed [cols][ld]: Sᵀ[c][r] is query r vs key c,
 //      so the online softmax runs down columns and is vectorised across queries (no
 //      horizontal reductions);
@@ -17,14 +17,15 @@
 #include "attention_mask.h"
 
 typedef struct ak_forward_ops {
-    /// Q̂ ← scale·q (scale already multiplied by log₂e) for rows [0, rows) of q ([rows, d], row stride d), zero padding rows.
+    /// Q̂ ← scale·q for rows [0, rows) of q ([rows, d], row stride d), zero padding rows.
     void (*pack_queries)(const float *q, long rows, long rows_padded, long d, float scale, float *qhat);
     /// Sᵀ[c][r] = Σₖ k[c·d + k]·Q̂(k, r) for c < cols, r < rows_padded.
     void (*scores)(const float *qhat, long rows_padded, long d, const float *k, long cols,
                    float *st, long ld);
-    /// The online-softmax step over one tile (base-2 units), for every r < rows_padded:
-    ///   m' = max(m, max_c Sᵀ[c][r]);  μ = m' (0 when m' = −inf, so 2^(−inf − μ) is 0, not NaN)
-    ///   α[r] = 2^(m − μ);  Sᵀ[c][r] ← 2^(Sᵀ[c][r] − μ);  l ← α·l + Σ_c Sᵀ[c][r];  m ← m'.
+    /// The online-softmax step over one tile, for every r < rows_padded, with exp = ak_exp
+    /// (include/ak_math.h; its SIMD twins in ak_simd_math.h):
+    ///   m' = max(m, max_c Sᵀ[c][r]);  μ = m' (0 when m' = −inf, so exp(−inf − μ) is 0, not NaN)
+    ///   α[r] = exp(m − μ);  Sᵀ[c][r] ← exp(Sᵀ[c][r] − μ);  l ← α·l + Σ_c Sᵀ[c][r];  m ← m'.
     void (*softmax)(float *st, long ld, long rows_padded, long cols, float *m, float *l, float *alpha);
     /// O[r][:] ← α[r]·O[r][:] + Σ_c Sᵀ[c][r]·v[c·ldv + :] for r < rows, over dv_padded columns
     /// (a multiple of 16; v is readable that wide).

@@ -1,8 +1,9 @@
 // Portable C micro-kernels of the fused attention forward: the readable specification of the
 // layouts in attention_forward_ops.h, and the path used when the CPU lacks AVX2+FMA or
-// ATTEND_SIMD=portable is set. Same arithmetic as the SIMD kernels, up to summation order and the
-// exp2 implementation (libm's exp2f here).
+// ATTEND_SIMD=portable is set. Same arithmetic as the SIMD kernels (the same exp, ak_exp), up to
+// summation order and FMA contraction.
 #include "attention_forward_ops.h"
+#include "include/ak_math.h"
 #include <math.h>
 #include <string.h>
 
@@ -36,12 +37,12 @@ static void softmax_portable(float *st, long ld, long rows_padded, long cols, fl
     for (long r = 0; r < rows_padded; r++) {
         float m_new = m[r];
         for (long c = 0; c < cols; c++) m_new = st[c * ld + r] > m_new ? st[c * ld + r] : m_new;
-        // μ = 0 while nothing is allowed: 2^(−inf − μ) is then 0 rather than NaN.
+        // μ = 0 while nothing is allowed: exp(−inf − μ) is then 0 rather than NaN.
         const float mu = m_new == -INFINITY ? 0.0f : m_new;
-        const float a = exp2f(m[r] - mu);
+        const float a = ak_exp(m[r] - mu);
         float sum = 0.0f;
         for (long c = 0; c < cols; c++) {
-            const float e = exp2f(st[c * ld + r] - mu);
+            const float e = ak_exp(st[c * ld + r] - mu);
             st[c * ld + r] = e;
             sum += e;
         }

@@ -27,18 +27,18 @@ static inline int ak_has_score_bias(const ak_attention_problem *p) {
     return p->alibi_slope != 0.0f || p->mask_kind != AK_MASK_NONE;
 }
 
-/// The finished score of query i and key j from the raw scaled score x, in units of `unit`
-/// (1 for natural units, log₂e for the forward's base-2 scores): x − unit·slope·|i + Lk − Lq − j|
-/// + unit·additive[i, j], or −∞ where a boolean mask forbids the pair. Positional rules
-/// (ak_key_lo / ak_key_hi) are applied by the callers, which skip whole tiles with them.
-static inline float ak_finish_score(const ak_attention_problem *p, long i, long j, float x, float unit) {
+/// The finished score of query i and key j from the raw scaled score x:
+/// x − slope·|i + Lk − Lq − j| + additive[i, j], or −∞ where a boolean mask forbids the pair.
+/// Positional rules (ak_key_lo / ak_key_hi) are applied by the callers, which skip whole tiles
+/// with them.
+static inline float ak_finish_score(const ak_attention_problem *p, long i, long j, float x) {
     if (p->alibi_slope != 0.0f) {
         const long distance = i + (p->lk - p->lq) - j;
-        x -= unit * p->alibi_slope * (float)(distance < 0 ? -distance : distance);
+        x -= p->alibi_slope * (float)(distance < 0 ? -distance : distance);
     }
     if (p->mask_kind != AK_MASK_NONE) {
         const float m = p->mask[i * p->mask_stride_i + j * p->mask_stride_j];
-        if (p->mask_kind == AK_MASK_ADDITIVE) x += unit * m;
+        if (p->mask_kind == AK_MASK_ADDITIVE) x += m;
         else if (m == 0.0f) x = -INFINITY;
     }
     return x;

@@ -37,31 +37,7 @@
 #define AK_HAS_X86_VARIANTS 0
 #endif
 
-// MARK: - Scalar math (inlined into both variants; tanh, erf and GELU are in include/ak_math.h)
-
-
-/// exp(x) for x ≤ 88: 2ⁿ·exp(r) with n = round(x·log₂e), r = x − n·ln2 split in two
-/// constants (Cephes `expf`), a degree-6 polynomial for exp(r); relative error ≤ 2 ulp.
-/// Arguments below −87.3 (including −∞) give exactly 0, so masked scores contribute nothing.
-AK_INLINE float ak_exp(float x) {
-    const float low = -87.3365f;
-    float clamped = x < low ? low : (x > 88.0f ? 88.0f : x);
-    float fn = floorf(clamped * 1.44269504088896341f + 0.5f);
-    float r = clamped - fn * 0.693359375f + fn * 2.12194440e-4f;
-    float r2 = r * r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
-    int32_t bits = ((int32_t)fn + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < low ? 0.0f : p * scale;
-}
-
+// MARK: - Scalar math (inlined into every variant; exp, tanh, erf and GELU are in include/ak_math.h)
 
 /// max over n ≥ 1 elements, with eight running maxima so the loop vectorises.
 AK_INLINE float ak_row_max(const float *x, size_t n) {

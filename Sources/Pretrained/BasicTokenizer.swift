@@ -49,7 +49,7 @@ public struct BasicTokenizer: Sendable, Equatable {
                 // Most text is ASCII; skip the mapping lookup for it.
                 if scalar.isASCII {
                     let v = scalar.value
-                    lowered.append((65...90).contains(v) ? Unicode.Scalar(v + 32)! : scalar)
+                    lowered.append((65...90).contains(v) ? Unicode.Scalar(UInt8(v + 32)) : scalar)
                 } else {
                     lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
                 }

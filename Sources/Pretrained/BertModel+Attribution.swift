@@ -118,7 +118,8 @@ extension BertModel {
         for layer in layers {
             inputs.append(x)
             let (next, w) = layer.forward(x, lengths: [t], offsets: [0], configuration: configuration, returningAttention: true)
-            weights.append(w!.reshaped([configuration.headCount, t, t]))
+            weights.append(checkNotNil(w, "BertModel.layerInputsAndWeights: a layer returned no weights with returningAttention")
+                .reshaped([configuration.headCount, t, t]))
             x = next
         }
         return (inputs, weights)

@@ -58,7 +58,7 @@ extension BertModel {
                     // [B, h, L, L] → this sequence's [h, Lₛ, Lₛ] block.
                     let own = weights.sliced(axis: 0, s..<(s + 1))
                         .sliced(axis: 2, 0..<lengths[s]).sliced(axis: 3, 0..<lengths[s])
-                    attentions![s].append(own.reshaped([c.headCount, lengths[s], lengths[s]]))
+                    attentions?[s].append(own.reshaped([c.headCount, lengths[s], lengths[s]]))
                 }
             }
         }

@@ -30,7 +30,9 @@ extension BertModel {
     /// tensor of exactly `shape` (or throw).
     public init(configuration c: BertConfiguration, tensor: (String, [Int]) throws -> Tensor) throws {
         let shapes = Dictionary(uniqueKeysWithValues: Self.parameterShapes(c).map { ($0.name, $0.shape) })
-        func load(_ name: String) throws -> Tensor { try tensor(name, shapes[name]!) }
+        func load(_ name: String) throws -> Tensor {
+            try tensor(name, checkNotNil(shapes[name], "BertModel: \(name) is missing from parameterShapes"))
+        }
         func linear(_ name: String) throws -> Linear {
             Linear(weight: try load(name + ".weight"), bias: try load(name + ".bias"))
         }
@@ -94,11 +96,15 @@ extension BertModel {
 
     /// A model with random weights (`N(0, 0.02²)`, LayerNorm γ = 1, β = 0), for tests.
     public static func random(configuration: BertConfiguration, generator: inout SeededGenerator) -> BertModel {
-        // The builder only throws when its closure does; this one never does.
-        return try! BertModel(configuration: configuration) { name, shape in
-            if name.hasSuffix("LayerNorm.weight") { return .ones(shape) }
-            if name.hasSuffix("LayerNorm.bias") { return .zeros(shape) }
-            return .randomNormal(shape, standardDeviation: 0.02, generator: &generator)
+        do {
+            return try BertModel(configuration: configuration) { name, shape in
+                if name.hasSuffix("LayerNorm.weight") { return .ones(shape) }
+                if name.hasSuffix("LayerNorm.bias") { return .zeros(shape) }
+                return .randomNormal(shape, standardDeviation: 0.02, generator: &generator)
+            }
+        } catch {
+            // The builder throws only what its closure throws, and this closure never throws.
+            fatalError("BertModel.random: the builder threw \(error) from a closure that cannot throw")
         }
     }
 }

@@ -59,7 +59,7 @@ public struct HuggingFaceHub: Sendable {
             cacheDirectory = xdg.appendingPathComponent("huggingface/hub")
         }
         endpoint = URL(string: environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co")
-            ?? URL(string: "https://huggingface.co")!
+            ?? checkNotNil(URL(string: "https://huggingface.co"), "HuggingFaceHub: the default endpoint must parse as a URL")
         let flag = (environment["HF_HUB_OFFLINE"] ?? "").lowercased()
         offline = ["1", "true", "yes", "on"].contains(flag)
         token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

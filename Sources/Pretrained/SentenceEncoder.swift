@@ -72,7 +72,9 @@ public struct SentenceEncoder: Sendable {
     public func attentionMaps(_ text: String) -> (tokens: [String], attentions: [Tensor]) {
         let ids = tokenizer.encode(text)
         let encoding = model.encode([ids], returningAttention: true)
-        return (tokenizer.tokens(for: ids), encoding.attentions![0])
+        let attentions = checkNotNil(encoding.attentions?.first,
+                                     "SentenceEncoder.attentionMaps: encode(returningAttention: true) returned no attention")
+        return (tokenizer.tokens(for: ids), attentions)
     }
 }
 

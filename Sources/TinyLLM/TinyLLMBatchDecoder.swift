@@ -89,8 +89,8 @@ public struct TinyLLMBatchDecoder: Sendable {
                 logits[b] = forwardAlone(row: b, chunk: newTokens[b])
             }
         }
-        for length in fresh.keys.sorted() {
-            for (row, rowLogits) in forwardFresh(fresh[length]!) { logits[row] = rowLogits }
+        for (_, group) in fresh.sorted(by: { $0.key < $1.key }) {
+            for (row, rowLogits) in forwardFresh(group) { logits[row] = rowLogits }
         }
         if batched.contains(true) {
             let stepLogits = step(newTokens.map { $0[0] }, rows: batched)

@@ -86,7 +86,7 @@ where A.Element == Float, B.Element == Float {
     let x = a.map(Double.init), y = b.map(Double.init)
     checkPrecondition(x.count == y.count && !x.isEmpty, "klDivergence: logits of \(x.count) and \(y.count) values")
     func logSoftmax(_ z: [Double]) -> [Double] {
-        let m = z.max()!
+        let m = z.max() ?? 0   // never empty: checked above
         let lse = m + log(z.reduce(0) { $0 + exp($1 - m) })
         return z.map { $0 - lse }
     }

@@ -57,7 +57,7 @@ public struct TinyLLMModel: ParameterContainer, Sendable {
 
     public mutating func visitParameters(prefix: String, _ body: (String, inout Tensor) throws -> Void) rethrows {
         try embedding.visitParameters(prefix: Self.join(prefix, "embedding"), body)
-        if positions != nil { try positions!.visitParameters(prefix: Self.join(prefix, "positions"), body) }
+        try positions?.visitParameters(prefix: Self.join(prefix, "positions"), body)
         for i in blocks.indices { try blocks[i].visitParameters(prefix: Self.join(prefix, "blocks.\(i)"), body) }
         try finalNorm.visitParameters(prefix: Self.join(prefix, "finalNorm"), body)
     }
@@ -135,6 +135,6 @@ extension TinyLLMModel {
 /// goes through ``TinyLLMConfiguration/validate()`` and throws).
 func checkConfiguration(_ configuration: TinyLLMConfiguration) {
     do { try configuration.validate() } catch {
-        preconditionFailure("TinyLLMModel: \(error)")
+        fatalError("TinyLLMModel: \(error)")   // a message in every build configuration
     }
 }

@@ -86,8 +86,9 @@ public struct AdamW: Sendable {
     /// The optimizer state as named tensors, sorted by name: `adam.m.<param>` and
     /// `adam.v.<param>` (the step count is ``step``).
     public var state: [(name: String, tensor: Tensor)] {
-        firstMoments.keys.sorted().flatMap { name in
-            [("adam.m." + name, firstMoments[name]!), ("adam.v." + name, secondMoments[name]!)]
+        firstMoments.sorted { $0.key < $1.key }.flatMap { name, m in
+            [("adam.m." + name, m),
+             ("adam.v." + name, checkNotNil(secondMoments[name], "AdamW.state: \(name) has a first moment but no second"))]
         }
     }
 

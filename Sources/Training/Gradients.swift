@@ -6,9 +6,12 @@ import CKernels
 /// Names are the checkpoint names (`blocks.0.attention.wq.weight`). Gradient accumulation,
 /// clipping and the non-finite check are loops over this list.
 public struct Gradients: Sendable {
+    /// `(name, gradient)` in the order first added; `slots[name]` is the name's index there.
+    private var entries: [(name: String, tensor: Tensor)] = []
+    private var slots: [String: Int] = [:]
+
     /// Parameter names with a gradient, in the order they were first added.
-    public private(set) var names: [String] = []
-    private var storage: [String: Tensor] = [:]
+    public var names: [String] { entries.map(\.name) }
 
     /// No gradients.
     public init() {}
@@ -19,46 +22,52 @@ public struct Gradients: Sendable {
     }
 
     /// The gradient of parameter `name`, or nil when the loss did not depend on it.
-    public subscript(name: String) -> Tensor? { storage[name] }
+    public subscript(name: String) -> Tensor? { slots[name].map { entries[$0].tensor } }
 
     /// Every gradient as `(name, tensor)`, in order.
-    public var namedTensors: [(name: String, tensor: Tensor)] { names.map { ($0, storage[$0]!) } }
+    public var namedTensors: [(name: String, tensor: Tensor)] { entries }
 
     /// Sets (or replaces) the gradient of `name`.
     public mutating func set(_ name: String, _ gradient: Tensor) {
-        if storage.updateValue(gradient, forKey: name) == nil { names.append(name) }
+        if let slot = slots[name] {
+            entries[slot].tensor = gradient
+        } else {
+            slots[name] = entries.count
+            entries.append((name, gradient))
+        }
     }
 
     /// Removes and returns the gradient of `name` (ownership moves to the caller, no copy).
     mutating func remove(_ name: String) -> Tensor? {
-        guard let t = storage.removeValue(forKey: name) else { return nil }
-        names.removeAll { $0 == name }
-        return t
+        guard let slot = slots.removeValue(forKey: name) else { return nil }
+        let tensor = entries.remove(at: slot).tensor
+        for i in slot..<entries.count { slots[entries[i].name] = i }
+        return tensor
     }
 
     /// Adds `other` elementwise (gradient accumulation): `g[name] += other[name]`.
     /// - Precondition: shared names have equal shapes.
     public mutating func add(_ other: Gradients) {
-        for (name, g) in other.namedTensors {
-            guard storage[name] != nil else { set(name, g); continue }
-            checkPrecondition(storage[name]!.shape == g.shape,
-                "Gradients.add: \(name) has shape \(storage[name]!.shape) here and \(g.shape) in the other")
-            storage[name]!.withUnsafeMutableBufferPointer { acc in g.withUnsafeBufferPointer { addInPlace(acc, $0) } }
+        for (name, g) in other.entries {
+            guard let slot = slots[name] else { set(name, g); continue }
+            checkPrecondition(entries[slot].tensor.shape == g.shape,
+                "Gradients.add: \(name) has shape \(entries[slot].tensor.shape) here and \(g.shape) in the other")
+            entries[slot].tensor.withUnsafeMutableBufferPointer { acc in g.withUnsafeBufferPointer { addInPlace(acc, $0) } }
         }
     }
 
     /// Multiplies every gradient by `factor` (e.g. `1 / microBatches` after accumulation).
     public mutating func scale(by factor: Float) {
-        for name in names {
-            storage[name]!.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= factor } }
+        for slot in entries.indices {
+            entries[slot].tensor.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= factor } }
         }
     }
 
     /// `‖g‖₂ = √(Σ over every parameter and element of g²)`, accumulated in Float64.
     public var globalNorm: Float {
         var total = 0.0
-        for name in names {
-            storage[name]!.withUnsafeBufferPointer { g in
+        for entry in entries {
+            entry.tensor.withUnsafeBufferPointer { g in
                 guard let base = g.baseAddress, g.count > 0 else { return }
                 var finite: Int32 = 1
                 total += ak_train_sum_squares(base, g.count, &finite)
@@ -80,14 +89,14 @@ public struct Gradients: Sendable {
 
     /// The first parameter name (in order) whose gradient holds a NaN or ±∞.
     public func firstNonFiniteName() -> String? {
-        names.first { name in
-            storage[name]!.withUnsafeBufferPointer { g in
+        entries.first { entry in
+            entry.tensor.withUnsafeBufferPointer { g in
                 guard let base = g.baseAddress, g.count > 0 else { return false }
                 var finite: Int32 = 1
                 _ = ak_train_sum_squares(base, g.count, &finite)
                 return finite == 0
             }
-        }
+        }?.name
     }
 
     /// Throws ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first

@@ -41,7 +41,12 @@ extension MultiHeadAttention {
         }
         let tape = x.tape
         let weights = zip(layers, names).map { tape.parameter(Self.join($1, "weight"), $0.weight) }
-        let biases = biased[0] ? zip(layers, names).map { tape.parameter(Self.join($1, "bias"), $0.bias!) } : nil
+        let biases = biased[0]
+            ? zip(layers, names).map { layer, name in
+                tape.parameter(Self.join(name, "bias"),
+                               checkNotNil(layer.bias, "MultiHeadAttention.projections: \(name) has no bias though all three do"))
+            }
+            : nil
         let stacked = Variable.headProjections(x, weights: weights, biases: biases, heads: heads)  // [3, B, H, L, D]
         let one = Array(stacked.shape.dropFirst())
         func part(_ i: Int) -> Variable { stacked.sliced(axis: 0, i..<(i + 1)).reshaped(one) }

@@ -48,7 +48,7 @@ public struct SGD: Sendable {
 
     /// The momentum buffers as `sgd.momentum.<param>`, sorted by name.
     public var state: [(name: String, tensor: Tensor)] {
-        buffers.keys.sorted().map { ("sgd.momentum." + $0, buffers[$0]!) }
+        buffers.sorted { $0.key < $1.key }.map { ("sgd.momentum." + $0.key, $0.value) }
     }
 
     /// Restores ``state`` and ``step``.

@@ -30,8 +30,10 @@ public final class Tape {
 
     var nodes: [Node] = []
     var parameterIndices: [String: Int] = [:]
+    /// Registered parameters (name, node index) in registration order.
+    private var parameters: [(name: String, index: Int)] = []
     /// Registered parameter names in registration order (the order gradients are reported in).
-    public private(set) var parameterNames: [String] = []
+    public var parameterNames: [String] { parameters.map(\.name) }
     /// Whether stochastic operations (dropout) are active. `false` makes dropout the identity.
     public var isTraining: Bool
     /// The random stream dropout draws from; save `generator.state` to resume exactly.
@@ -70,7 +72,7 @@ public final class Tape {
         }
         nodes.append(Node(value: value, gradient: nil, backward: nil, requiresGradient: true))
         parameterIndices[name] = nodes.count - 1
-        parameterNames.append(name)
+        parameters.append((name, nodes.count - 1))
         return Variable(tape: self, index: nodes.count - 1)
     }
 
@@ -110,7 +112,7 @@ public final class Tape {
             nodes[i].gradient = gradient.shape == nodes[i].value.shape ? gradient : gradient.reshaped(nodes[i].value.shape)
             return
         }
-        nodes[i].gradient!.withUnsafeMutableBufferPointer { acc in
+        nodes[i].gradient?.withUnsafeMutableBufferPointer { acc in
             gradient.withUnsafeBufferPointer { g in addInPlace(acc, g) }
         }
     }
@@ -124,7 +126,7 @@ public final class Tape {
         if nodes[i].gradient == nil {
             nodes[i].gradient = Tensor(uninitializedShape: nodes[i].value.shape) { body($0, false) }
         } else {
-            nodes[i].gradient!.withUnsafeMutableBufferPointer { body($0, true) }
+            nodes[i].gradient?.withUnsafeMutableBufferPointer { body($0, true) }
         }
     }
 
@@ -156,8 +158,8 @@ public final class Tape {
             throw TrainingError.nonFiniteLoss(step: step, value: value)
         }
         // Seed parameter slots with the gradients accumulated so far, so rules add into them.
-        for name in parameterNames {
-            if let existing = gradients.remove(name) { nodes[parameterIndices[name]!].gradient = existing }
+        for (name, index) in parameters {
+            if let existing = gradients.remove(name) { nodes[index].gradient = existing }
         }
         if nodes[loss.index].requiresGradient {
             accumulate(Tensor(repeating: 1, shape: lossValue.shape), into: loss)
@@ -170,8 +172,7 @@ public final class Tape {
             rule(g, self)
         }
         consumed = true
-        for name in parameterNames {
-            let index = parameterIndices[name]!
+        for (name, index) in parameters {
             if let g = nodes[index].gradient { gradients.set(name, g) }
         }
         releaseGraph(keeping: loss.index)

@@ -19,7 +19,7 @@ extension Variable {
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value, beta = bias?.value
         let y = NormalizationForward.run(x: x, gamma: gamma, beta: beta, mean: &saved, rstd: &rstd, width: c, epsilon: epsilon)
-        let mean = saved!
+        let mean = saved   // non-nil: layerNorm is centred
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
             // forward: norm = (x − μ)·rstd ; y = norm·γ + β

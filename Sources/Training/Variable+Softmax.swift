@@ -11,8 +11,9 @@ import Darwin
 extension Variable {
     /// Softmax over the last axis (rows of `−∞` become zeros, as in `Tensor.softmax`).
     ///
-    /// Computed by `ak_train_softmax_rows` (a polynomial `exp` within 2 ulp, vectorised), so
-    /// it may differ from `Tensor.softmax` in the last bit or two.
+    /// Computed by `ak_train_softmax_rows` (vectorised, with the same `ak_exp` as `Tensor.softmax`
+    /// and the attention kernels), so it may differ from `Tensor.softmax` only in summation order
+    /// and FMA contraction: the last bit or two.
     public func softmax() -> Variable {
         let x = value
         let n = shape.last ?? 1
@@ -53,7 +54,7 @@ extension Variable {
                         var total: Float = 0
                         for j in 0..<n { total += gp[base + j] }
                         for j in 0..<n {
-                            let d = gp[base + j] - expf(yp[base + j]) * total
+                            let d = gp[base + j] - ak_exp(yp[base + j]) * total
                             acc[base + j] = accumulate ? acc[base + j] + d : d
                         }
                     }

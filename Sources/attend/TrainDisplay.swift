@@ -47,7 +47,7 @@ struct TrainingDisplay {
             model: \(c.summary), \(c.parameterCount) parameters
             corpus: \(corpus.name), \(corpus.count) bytes (\(corpus.training.count) train, \(corpus.validation.count) validation)
             schedule: \(o.steps) steps of \(o.batchSize)×\(c.contextLength) bytes, lr \(o.learningRate) → \(o.minimumLearningRate) (warmup \(o.warmupSteps), cosine), clip \(o.gradientClip), seed \(o.seed)
-            \(parallel.map { "data parallel: \($0.ranks) ranks, rows per rank \(split!.map(String.init).joined(separator: "+")) (\($0.library))\n" } ?? "")\(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
+            \(parallel.map { "data parallel: \($0.ranks) ranks, rows per rank \((split ?? []).map(String.init).joined(separator: "+")) (\($0.library))\n" } ?? "")\(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
             """)
         fflush(nil)
     }

@@ -7,7 +7,12 @@
 //     of Float64 and of portable, within 3× portable's own worst error + 2e-6, and bit-identical
 //     when run twice;
 //   - the packed and few-row GEMM: within the Float64 error budget 2(k+2)·2⁻²⁴·Σ|a||b|,
-//     nothing written outside C.
+//     nothing written outside C;
+//   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
+//     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
+//   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
+//     dV[j][i] is P(i, j) exactly, and every row Σⱼ P(i, j) is 1 within half an ulp of lse[i]
+//     (its own rounding) + 8·2⁻²⁴.
 // These are the budgets of Tests/AttentionTests (AttentionForwardTests, AttentionBackwardTests,
 // GemmTests, SIMDLevelTests). Built and run by scripts/ci/neon-qemu.sh: cross-compiled for
 // aarch64 and run under qemu-user (the NEON kernels), and natively (the x86 levels).
@@ -19,6 +24,7 @@
 #include "ak_gemm.h"
 #include "attention_forward_ops.h"
 #include "attention_backward_ops.h"
+#include "ak_simd_math.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -289,8 +295,9 @@ static void check_attention(const attention_case *c, const int *levels, int nlev
         // far below 1e-4.
         const double pe[3] = {max_error(portable.dq, want.dq, nq), max_error(portable.dk, want.dk, nk),
                               max_error(portable.dv, want.dv, nv)};
-        // (The bound is portable's worst of the three: with one key, P = 1 and portable's dQ, dK
-        // are exact, where a polynomial exp leaves a rounding error.)
+        // (The bound is portable's worst of the three, so a gradient portable happens to get
+        // exactly, e.g. dQ = dK = 0 with one key, does not demand exactness of another level's
+        // summation order.)
         const double pworst = fmax(pe[0], fmax(pe[1], pe[2]));
         int relative = 1;
         for (int t = 0; t < 3; t++) if (!(e64[t] <= 3 * pworst + 2e-6)) relative = 0;
@@ -307,6 +314,107 @@ static void check_attention(const attention_case *c, const int *levels, int nlev
     }
     free_fused(&portable);
     free_reference(&want);
+}
+
+// ---- exp -----------------------------------------------------------------------------------
+
+/// y[e] = exp(x[e]) at `level`: ak_exp, or the level's vector exp (n a multiple of 16).
+#if defined(__x86_64__)
+AK_AVX2 static void exp_avx2(const float *x, float *y, long n) {
+    for (long e = 0; e < n; e += 8) _mm256_storeu_ps(y + e, ak_exp_avx2(_mm256_loadu_ps(x + e)));
+}
+AK_AVX512 static void exp_avx512(const float *x, float *y, long n) {
+    for (long e = 0; e < n; e += 16) _mm512_storeu_ps(y + e, ak_exp_avx512(_mm512_loadu_ps(x + e)));
+}
+#endif
+static void exp_level(int level, const float *x, float *y, long n) {
+    switch (level) {
+#if defined(__x86_64__)
+    case AK_SIMD_AVX2: exp_avx2(x, y, n); return;
+    case AK_SIMD_AVX512: exp_avx512(x, y, n); return;
+#endif
+#if defined(__aarch64__)
+    case AK_SIMD_NEON:
+        for (long e = 0; e < n; e += 4) vst1q_f32(y + e, ak_exp_neon(vld1q_f32(x + e)));
+        return;
+#endif
+    default:
+        for (long e = 0; e < n; e++) y[e] = ak_exp(x[e]);
+    }
+}
+
+/// The level's exp on every 1009th float of [−87.33, 88] (normal results) against the Float64
+/// exp, in ulps of the result, plus the special values. Returns the worst ulp error.
+static double check_exp(int level) {
+    enum { CHUNK = 4096 };
+    static float x[CHUNK], y[CHUNK];
+    double worst = 0;
+    float worst_x = 0;
+    const float ends[2][2] = {{-0.0f, -87.33f}, {0.0f, 88.0f}};
+    for (int side = 0; side < 2; side++) {
+        uint32_t lo, hi;
+        memcpy(&lo, &ends[side][0], 4);
+        memcpy(&hi, &ends[side][1], 4);
+        for (uint64_t u = lo; u <= hi;) {
+            long n = 0;
+            for (; n < CHUNK && u <= hi; n++, u += 1009) { const uint32_t b = (uint32_t)u; memcpy(&x[n], &b, 4); }
+            for (long e = n; e < CHUNK; e++) x[e] = 0.0f;
+            exp_level(level, x, y, CHUNK);
+            for (long e = 0; e < n; e++) {
+                const double want = exp((double)x[e]);
+                const double ulps = fabs((double)y[e] - want) / ldexp(1.0, ilogb(want) - 23);
+                if (!(ulps <= worst)) { worst = ulps; worst_x = x[e]; }
+            }
+        }
+    }
+    float special[16] = {-INFINITY, -88.0f, -1000.0f, 0.0f, NAN, 1.0f};
+    float out[16];
+    exp_level(level, special, out, 16);
+    const int ok = worst <= 1.02 && out[0] == 0.0f && out[1] == 0.0f && out[2] == 0.0f && out[3] == 1.0f
+        && isnan(out[4]) && fabs(out[5] - 2.718281828459045) <= 2.4e-7;
+    if (!ok) fail("exp %s: worst %.4f ulp at %.9g (budget 1.02); exp(−inf) %g, exp(−88) %g, exp(−1000) %g, exp(0) %g, "
+                  "exp(NaN) %g, exp(1) %.9g", ak_simd_level_name(level), worst, worst_x, out[0], out[1], out[2], out[3],
+                  out[4], out[5]);
+    tally(ok);
+    return worst;
+}
+
+/// Rows of the backward's recomputed P against the forward's lse at `level`: dO one-hot
+/// (Dv = Lq) makes dV[j][i] = P(i, j) exactly; every row must sum to 1 within half an ulp of
+/// lse[i] (the rounding of the stored lse, which scales the whole row) + 8·2⁻²⁴. Scores of a few
+/// units (q times `spread`), a scale that is not a power of two (D = 48), several key tiles.
+/// Returns the worst |Σⱼ P − 1| − ulp(lse)/2, in units of 2⁻²⁴.
+static double check_probability_rows(int level, int causal, float spread) {
+    const long lq = 40, lk = 150, d = 48;
+    attention_case c;
+    memset(&c, 0, sizeof c);
+    c.p.lq = lq; c.p.lk = lk; c.p.d = d; c.p.dv = lq;
+    c.p.scale = (float)(1.0 / sqrt((double)d));
+    c.p.key_limit = lk;
+    c.p.causal = causal;
+    c.block_q = 16; c.block_k = 64;
+    c.q = normals(lq * d); c.k = normals(lk * d); c.v = normals(lk * lq);
+    for (long e = 0; e < lq * d; e++) c.q[e] *= spread;
+    c.dout = zeros((size_t)(lq * lq), sizeof(float));
+    for (long i = 0; i < lq; i++) c.dout[i * lq + i] = 1.0f;
+    fused_result f = run_fused(&c, level);
+    const double u = 1.0 / 16777216.0;
+    double worst = -INFINITY;
+    int ok = 1;
+    for (long i = 0; i < lq; i++) {
+        double sum = 0;
+        for (long j = 0; j < lk; j++) sum += f.dv[j * lq + i];
+        const double half_ulp = 0.5 * ldexp(1.0, ilogb(f.lse[i]) - 23);
+        const double excess = (fabs(sum - 1) - half_ulp) / u;
+        if (!(excess <= 8)) ok = 0;
+        if (!(excess <= worst)) worst = excess;
+    }
+    if (!ok) fail("backward %s %s spread %g: a row of P recomputed from the forward's lse sums to 1 ± (ulp(lse)/2 + %.2f·2⁻²⁴), budget 8",
+                  ak_simd_level_name(level), causal ? "causal" : "full", spread, worst);
+    tally(ok);
+    free_fused(&f);
+    free_case(&c);
+    return worst;
 }
 
 // ---- GEMM ----------------------------------------------------------------------------------
@@ -404,6 +512,16 @@ int main(void) {
                ak_simd_level_name(levels[li]), stats[li].fwd_cases, stats[li].fwd64, stats[li].fwd_portable, stats[li].lse64);
         printf("backward %-9s %ld cases: max error vs Float64 %.2e (budget 1e-4, and 3x portable's + 2e-6), vs portable %.2e (1e-4), repeatable\n",
                ak_simd_level_name(levels[li]), stats[li].bwd_cases, stats[li].bwd64, stats[li].bwd_portable);
+    }
+
+    // exp at every level, and the backward's P rows against the forward's lse.
+    for (int li = 0; li < nlevels; li++) {
+        const double ulps = check_exp(levels[li]);
+        double rows = -INFINITY;
+        for (int causal = 0; causal < 2; causal++)
+            for (int s = 0; s < 3; s++) rows = fmax(rows, check_probability_rows(levels[li], causal, 0.5f + 1.5f * (float)s));
+        printf("exp      %-9s worst %.3f ulp (budget 1.02); rows of P from the forward's lse: 1 ± (ulp(lse)/2 + %.2f·2⁻²⁴) (budget 8)\n",
+               ak_simd_level_name(levels[li]), ulps, rows);
     }
 
     // GEMM: packed (every transpose, accumulate or not) and few-row, at every level.

@@ -13,7 +13,7 @@ import CKernels
 /// Interleaving the blocks over groups keeps causal work balanced between groups.
 ///
 /// **Memory.** Per work item, the scratch of `ak_attention_backward_scratch_count`
-/// (O(Br·Bc + Bc·(D + Dv))); overall, `G − 1` extra dQ-sized buffers when `G > 1`, with `G`
+/// (O(Br·(Bc + D) + Bc·(D + Dv))); overall, `G − 1` extra dQ-sized buffers when `G > 1`, with `G`
 /// capped so they stay under ``partialBudget`` floats; plus δ, `[B, Hq, Lq]`.
 package enum FusedAttentionBackward {
     /// Query rows per tile (Br) and keys per block (Bc).

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -80,7 +81,7 @@ package enum ReferenceAttention {
                 for j in 0..<lk { m = max(m, x[r * lk + j]) }
                 guard m > -.infinity else { continue }
                 var sum: Float = 0
-                for j in 0..<lk { sum += expf(x[r * lk + j] - m) }
+                for j in 0..<lk { sum += ak_exp(x[r * lk + j] - m) }
                 out[r] = m + logf(sum)
             }
         }

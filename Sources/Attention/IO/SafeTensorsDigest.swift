@@ -20,8 +20,8 @@ public enum SafeTensorsDigest {
             hash.update(Array(entry.shape.map(String.init).joined(separator: ",").utf8) + [0])
             hash.update(Array("\(entry.byteRange.lowerBound)".utf8) + [0] + Array("\(entry.byteRange.upperBound)".utf8) + [0])
         }
-        for key in metadata.keys.sorted() where key != metadataKey {
-            hash.update(Array(key.utf8) + [0] + Array(metadata[key]!.utf8) + [0])
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != metadataKey {
+            hash.update(Array(key.utf8) + [0] + Array(value.utf8) + [0])
         }
         hash.update([0xFF])
         hash.update(data)

@@ -163,7 +163,7 @@ public struct SafeTensorsFile: Sendable {
                         buffer[i] = Float(bitPattern: UInt32(bits) << 16)
                     }
                 default:
-                    preconditionFailure("unreachable: dtype \(entry.dtype) was checked above")
+                    fatalError("SafeTensorsFile: dtype \(entry.dtype) reached the conversion though it was checked above")
                 }
                 initialized = count
             }

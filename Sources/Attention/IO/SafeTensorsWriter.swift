@@ -67,7 +67,8 @@ public enum SafeTensorsWriter {
         if !metadata.isEmpty {
             if !tensors.isEmpty { header += "," }
             header += "\"__metadata__\":{"
-            header += metadata.keys.sorted().map { "\(jsonStringLiteral($0)):\(jsonStringLiteral(metadata[$0]!))" }.joined(separator: ",")
+            header += metadata.sorted(by: { $0.key < $1.key })
+                .map { "\(jsonStringLiteral($0.key)):\(jsonStringLiteral($0.value))" }.joined(separator: ",")
             header += "}"
         }
         header += "}"

@@ -39,3 +39,17 @@ package func checkPrecondition(
 ) {
     if _slowPath(!condition()) { fatalError(message(), file: file, line: line) }
 }
+
+/// `value` unwrapped; when it is nil, a stop with `message` (printed in every build
+/// configuration, as ``checkPrecondition(_:_:file:line:)``). The library's replacement for `!`:
+/// only for optionals that are nil through a broken invariant of this package, never through a
+/// caller's input (that gets a thrown error or a `checkPrecondition` naming the argument), and
+/// the message says which invariant broke.
+@inline(__always)
+package func checkNotNil<Wrapped>(
+    _ value: Wrapped?, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) -> Wrapped {
+    guard let value else { fatalError(message(), file: file, line: line) }
+    return value
+}

@@ -46,6 +46,9 @@ public struct LayerNorm: ParameterContainer, Sendable {
 
     public mutating func visitParameters(prefix: String, _ body: (String, inout Tensor) throws -> Void) rethrows {
         try body(Self.join(prefix, "weight"), &weight)
-        if bias != nil { try body(Self.join(prefix, "bias"), &bias!) }
+        if var b = bias.take() {   // moved out and back, so the body mutates it in place (no copy)
+            defer { bias = b }
+            try body(Self.join(prefix, "bias"), &b)
+        }
     }
 }

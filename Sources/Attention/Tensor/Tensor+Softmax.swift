@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,7 +9,9 @@ import Darwin
 
 extension Tensor {
     /// Softmax over the last axis, numerically stable:
-    /// `softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)` with `m = maxⱼ xⱼ`.
+    /// `softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)` with `m = maxⱼ xⱼ`, where `exp` is the
+    /// package's one exp (`ak_exp` in CKernels' `ak_math.h`, the function of the fused kernels
+    /// and of training).
     ///
     /// A row whose entries are all `-inf` (nothing to attend to) becomes all zeros, never NaN.
     public func softmax() -> Tensor {
@@ -27,7 +30,7 @@ extension Tensor {
                     }
                     var s: Float = 0
                     for j in 0..<n {
-                        let e = expf(x[base + j] - m)
+                        let e = ak_exp(x[base + j] - m)
                         out[base + j] = e
                         s += e
                     }
@@ -50,7 +53,7 @@ extension Tensor {
                     var m = -Float.infinity
                     for j in 0..<n { m = Swift.max(m, x[base + j]) }
                     var s: Float = 0
-                    for j in 0..<n { s += expf(x[base + j] - m) }
+                    for j in 0..<n { s += ak_exp(x[base + j] - m) }
                     let lse = m + logf(s)
                     for j in 0..<n { out[base + j] = x[base + j] - lse }
                 }

@@ -25,7 +25,7 @@ void ak_attention_backward_query_range(const ak_attention_problem *p, long j0, l
                                        long *i_lo, long *i_hi);
 
 /// Floats of scratch one call of `ak_attention_backward_key_block` needs:
-/// O(block_q·block_k + block_k·(D + Dv)), never Lq×Lk.
+/// O(block_q·(block_k + D) + block_k·(D + Dv)), never Lq×Lk.
 size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, long dv);
 
 /// Adds one query head's contribution from key rows [j0, j1) (j1 − j0 ≤ block_k) to

@@ -1,3 +1,5 @@
+import Attention
+
 /// A fixed group of processes ("ranks") that train one model together by data parallelism.
 ///
 /// Rank `r` of `N` computes the gradient of its share of every global batch; the shares are
@@ -44,8 +46,8 @@ public enum DataParallel {
     /// 3, 3, 4 rows); a rank gets no row when `B < N`.
     /// - Precondition: `0 ≤ rank < size`, `batchSize ≥ 0`.
     public static func rows(rank: Int, size: Int, batchSize: Int) -> Range<Int> {
-        precondition(size >= 1 && rank >= 0 && rank < size && batchSize >= 0,
-                     "DataParallel.rows: rank \(rank) of \(size), batch size \(batchSize)")
+        checkPrecondition(size >= 1 && rank >= 0 && rank < size && batchSize >= 0,
+            "DataParallel.rows: rank \(rank), size \(size), batchSize \(batchSize) (want size ≥ 1, 0 ≤ rank < size, batchSize ≥ 0)")
         return (rank * batchSize / size) ..< ((rank + 1) * batchSize / size)
     }
 }

@@ -1,3 +1,5 @@
+import Attention
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -72,7 +74,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     ///   to install Open MPI, ``CommunicationError/mpiFailure(operation:code:message:)``.
     public init(timeout: Double = 300, environment: [String: String],
                 interrupted: @escaping @Sendable () -> Bool = { false }) throws {
-        precondition(timeout > 0, "MPICommunicator: timeout must be > 0, got \(timeout)")
+        checkPrecondition(timeout > 0, "MPICommunicator: timeout must be > 0, got \(timeout)")
         var failures: [String] = []
         var opened: (handle: UnsafeMutableRawPointer, name: String)?
         for name in Self.candidateLibraries(environment: environment) {
