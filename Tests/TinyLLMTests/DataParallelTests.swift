@@ -170,7 +170,7 @@ func trainInParallel(_ start: TinyLLMTrainer, ranks: Int, corpus: ByteCorpus, di
 
     /// N ranks with per-rank batch b (and uneven splits) follow the one-process trajectory
     /// with batch N·b: losses and weights equal to 1e-5 relative over 50 steps.
-    /// (3 ranks also with 8 KiB buckets: the tiny model's gradients in many all-reduces.)
+    /// (3 ranks also with 8 KiB buckets: the tiny model's gradients in 16 all-reduces.)
     @Test(arguments: [(ranks: 2, batch: 4, bucketBytes: GradientBucketPlan.defaultBucketBytes),
                       (ranks: 3, batch: 7, bucketBytes: GradientBucketPlan.defaultBucketBytes),
                       (ranks: 4, batch: 8, bucketBytes: GradientBucketPlan.defaultBucketBytes),

@@ -38,7 +38,7 @@ public struct GradientBucketPlan: Sendable, Equatable {
     }
 
     /// 1 MiB: small enough that the `baby` preset (3.3 MB of gradients) gets 4 buckets and
-    /// `default` (7.4 MB) 8, so the first ones travel while most of the backward pass is still
+    /// `default` (7.4 MB) 9, so the first ones travel while most of the backward pass is still
     /// ahead. (PyTorch's 25 MB would be one bucket for both.) Larger models on slow links
     /// want larger buckets: every bucket pays the all-reduce's latency once.
     public static let defaultBucketBytes = 1 << 20
