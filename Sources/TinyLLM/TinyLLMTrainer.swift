@@ -128,7 +128,7 @@ public struct TinyLLMTrainer: Sendable {
     /// uneven splits too. Clipping and AdamW then run on identical inputs on every rank, so
     /// the weights stay identical.
     ///
-    /// The gradients are summed in buckets of about `bucketBytes` (``GradientReduction``):
+    /// The gradients are summed in buckets of about `bucketBytes` (Training's `GradientReduction`):
     /// each bucket's all-reduce starts as soon as the backward pass has finished its
     /// gradients and travels while the backward pass goes on. The last bucket carries two
     /// more sums: ranks whose step failed (then every rank throws, none waits for a partner
@@ -138,8 +138,12 @@ public struct TinyLLMTrainer: Sendable {
     ///
     /// With a group of one this is ``trainStep(corpus:)``. Dropout (off in every preset) is
     /// seeded per rank, so the one-process equivalence holds only without it.
-    /// - Parameter bucketBytes: bucket capacity in bytes of gradients (the same on every
-    ///   rank); 0 or less: one all-reduce after the backward pass (no overlap).
+    /// - Parameters:
+    ///   - corpus: the training text (the same on every rank).
+    ///   - group: the ranks; nil or a group of one trains in this process alone.
+    ///   - stop: whether this rank was asked to stop (every rank learns it from this step).
+    ///   - bucketBytes: bucket capacity in bytes of gradients (the same on every rank); 0 or
+    ///     less: one all-reduce after the backward pass (no overlap).
     /// - Throws: `TrainingError` when this rank's loss or gradient is not finite,
     ///   ``CommunicationError`` when another rank failed or the group broke.
     @discardableResult

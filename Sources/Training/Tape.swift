@@ -164,6 +164,8 @@ public final class Tape {
     /// final only at the end of the sweep).
     ///
     /// - Parameters:
+    ///   - loss: the scalar to differentiate, recorded on this tape.
+    ///   - step: the training step, named in the errors.
     ///   - onParameterGradientReady: called once for every registered parameter with its
     ///     name and final gradient (nil when the loss does not depend on it), as soon as it is
     ///     final; parameters no rule of this sweep can reach are reported after the sweep, in

@@ -30,7 +30,7 @@ import Darwin
 public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
-    /// Seconds a collective may wait for the other ranks before ``CommunicationError/timeout``.
+    /// Seconds a collective may wait for the other ranks before ``CommunicationError/timeout(operation:seconds:rank:size:)``.
     public let timeout: Double
     /// The library that was opened (path or soname).
     public let libraryName: String
@@ -74,6 +74,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// thread calls MPI at a time; the GEMM worker threads never do) and reads rank and size.
     /// - Parameters:
     ///   - timeout: seconds a collective waits for the other ranks (> 0).
+    ///   - environment: the process environment (``candidateLibraries(environment:)`` reads
+    ///     `ATTEND_LIBMPI` from it).
     ///   - interrupted: polled while waiting; once true, the wait ends 10 s later at most.
     /// - Throws: ``CommunicationError/libraryUnavailable(_:)`` naming what was tried and how
     ///   to install Open MPI, ``CommunicationError/mpiFailure(operation:code:message:)``.
