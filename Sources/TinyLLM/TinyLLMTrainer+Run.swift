@@ -24,8 +24,9 @@ extension TinyLLMTrainer {
     /// as not stopping.
     ///
     /// Data parallelism (`group` with more than one rank, see
-    /// ``trainStep(corpus:group:stop:)``): every rank calls `run` with the same state; each
-    /// step is one all-reduce. Only rank 0 evaluates, writes checkpoints into `directory` and
+    /// ``trainStep(corpus:group:stop:bucketBytes:)``): every rank calls `run` with the same
+    /// state and `bucketBytes`; each step sums the gradients in buckets of about `bucketBytes`
+    /// while the backward pass runs (0: one all-reduce after it). Only rank 0 evaluates, writes checkpoints into `directory` and
     /// reports events (other ranks ignore `directory` and `report`). A stop request on any
     /// rank travels with the next step's all-reduce, so every rank stops after the same step.
     /// The ranks compare ``weightDigest`` before the first step, every `digestInterval` steps
@@ -33,6 +34,7 @@ extension TinyLLMTrainer {
     /// they differ.
     public mutating func run(
         corpus: ByteCorpus, directory: URL?, group: (any Communicator)? = nil, digestInterval: Int = 50,
+        bucketBytes: Int = GradientBucketPlan.defaultBucketBytes,
         shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }
     ) throws {
         try corpus.checkFits(length: configuration.contextLength)
@@ -50,7 +52,7 @@ extension TinyLLMTrainer {
                 return
             }
             let started = DispatchTime.now().uptimeNanoseconds
-            let result = parallel ? try trainStep(corpus: corpus, group: group, stop: stop) : try trainStep(corpus: corpus)
+            let result = parallel ? try trainStep(corpus: corpus, group: group, stop: stop, bucketBytes: bucketBytes) : try trainStep(corpus: corpus)
             busySeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             stepsTimed += 1
             let perStep = busySeconds / Double(stepsTimed)

@@ -1,14 +1,6 @@
 import Attention
 import Training
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// One training run of a ``TinyLLMModel`` on a ``ByteCorpus``: the state that a checkpoint
 /// saves, and the step that advances it.
 ///
@@ -91,8 +83,14 @@ public struct TinyLLMTrainer: Sendable {
         /// Global gradient norm before clipping.
         public var gradientNorm: Float
         public var learningRate: Float
-        /// Seconds this rank waited in the gradient all-reduce (0 in one process).
+        /// Seconds this rank waited after its backward pass until the gradient all-reduce was
+        /// complete (0 in one process): the communication the backward pass did not hide,
+        /// including waiting for slower ranks.
         public var communicationSeconds: Double = 0
+        /// Seconds this rank spent inside the communicator during the step (0 in one
+        /// process): starting bucket all-reduces and letting them progress between backward
+        /// operations, plus ``communicationSeconds``.
+        public var communicationTotalSeconds: Double = 0
         /// Whether any rank asked to stop during this step (data-parallel runs stop together).
         public var stopRequested = false
     }
@@ -121,23 +119,36 @@ public struct TinyLLMTrainer: Sendable {
     /// Every rank draws the same global batch of `B` = ``TrainingOptions/batchSize`` windows
     /// from the same generator state and computes rows `⌊r·B/N⌋ ..< ⌊(r+1)·B/N⌋` of it
     /// (``DataParallel/rows(rank:size:batchSize:)``). With `b_r` rows, rank `r`'s mean
-    /// gradient `g_r` and loss `ℓ_r` are weighted by `b_r / B` and summed over the ranks in one
-    /// all-reduce, so every rank gets
+    /// gradient `g_r` and loss `ℓ_r` are weighted by `b_r / B` and summed over the ranks, so
+    /// every rank gets
     /// ```
     /// g = Σ_r (b_r/B)·g_r = ∇ (1/(B·L)) Σ_{all B·L positions} loss      ℓ = Σ_r (b_r/B)·ℓ_r
     /// ```
     /// exactly what one process computes on the whole batch (up to summation order), for
     /// uneven splits too. Clipping and AdamW then run on identical inputs on every rank, so
-    /// the weights stay identical. The buffer carries two more sums: ranks whose step failed
-    /// (then every rank throws, none waits for a partner that left) and ranks that were asked
-    /// to stop (`stop`; then ``StepResult/stopRequested`` is true on every rank).
+    /// the weights stay identical.
+    ///
+    /// The gradients are summed in buckets of about `bucketBytes` (Training's `GradientReduction`):
+    /// each bucket's all-reduce starts as soon as the backward pass has finished its
+    /// gradients and travels while the backward pass goes on. The last bucket carries two
+    /// more sums: ranks whose step failed (then every rank throws, none waits for a partner
+    /// that left) and ranks that were asked to stop (`stop`; then
+    /// ``StepResult/stopRequested`` is true on every rank). A rank whose step failed still
+    /// takes part in every bucket's all-reduce.
     ///
     /// With a group of one this is ``trainStep(corpus:)``. Dropout (off in every preset) is
     /// seeded per rank, so the one-process equivalence holds only without it.
+    /// - Parameters:
+    ///   - corpus: the training text (the same on every rank).
+    ///   - group: the ranks; nil or a group of one trains in this process alone.
+    ///   - stop: whether this rank was asked to stop (every rank learns it from this step).
+    ///   - bucketBytes: bucket capacity in bytes of gradients (the same on every rank); 0 or
+    ///     less: one all-reduce after the backward pass (no overlap).
     /// - Throws: `TrainingError` when this rank's loss or gradient is not finite,
     ///   ``CommunicationError`` when another rank failed or the group broke.
     @discardableResult
-    public mutating func trainStep(corpus: ByteCorpus, group: (any Communicator)?, stop: Bool = false) throws -> StepResult {
+    public mutating func trainStep(corpus: ByteCorpus, group: (any Communicator)?, stop: Bool = false,
+                                   bucketBytes: Int = GradientBucketPlan.defaultBucketBytes) throws -> StepResult {
         guard let group, group.size > 1 else {
             var result = try trainStep(corpus: corpus)
             result.stopRequested = stop
@@ -149,6 +160,11 @@ public struct TinyLLMTrainer: Sendable {
         var generator = dataGenerator
         let (inputs, targets) = corpus.batch(.training, batchSize: batchSize, length: configuration.contextLength,
                                              rows: rows, generator: &generator)
+        let plan = GradientBucketPlan(parameters: model.namedParameters.map { ($0.name, $0.tensor.count) },
+                                      bucketBytes: bucketBytes)
+        // Control values, summed with the last bucket: [weighted loss, failed ranks, stop requests].
+        let reduction = GradientReduction(plan: plan, group: group, weight: Float(rows.count) / Float(batchSize),
+                                          controlCount: 3)
         var failure: Error?
         var gradients = Gradients()
         var localLoss: Float = 0
@@ -159,53 +175,26 @@ public struct TinyLLMTrainer: Sendable {
             let tape = Tape(training: true, seed: group.rank == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(group.rank)))
             let loss = model.loss(inputs: inputs, targets: targets, on: tape)
             localLoss = loss.value.scalars[0]
-            do { gradients = try tape.backward(loss, step: step) } catch { failure = error }
+            do {
+                gradients = try tape.backward(loss, step: step, onParameterGradientReady: reduction.gradientReady,
+                                              afterEachRule: reduction.progress)
+            } catch { failure = error }
         }
-        // Layout: every parameter in checkpoint order (the same on every rank), then
-        // [weighted loss, failed ranks, stop requests].
-        let parameters = model.namedParameters
-        let total = parameters.reduce(0) { $0 + $1.tensor.count }
-        var buffer = [Float](repeating: 0, count: total + 3)
-        let weight = Float(rows.count) / Float(batchSize)
-        if failure == nil {
-            buffer.withUnsafeMutableBufferPointer { out in
-                var offset = 0
-                for (name, tensor) in parameters {
-                    if let g = gradients[name] {
-                        g.withUnsafeBufferPointer { src in for i in src.indices { out[offset + i] = src[i] * weight } }
-                    }
-                    offset += tensor.count
-                }
-            }
-            buffer[total] = localLoss * weight
-        } else {
-            buffer[total + 1] = 1
-        }
-        if stop { buffer[total + 2] = 1 }
-        let started = Self.seconds()
-        try group.allReduceSum(&buffer)
-        let waited = Self.seconds() - started
+        let control = try reduction.finish(control: [failure == nil ? localLoss * reduction.weight : 0,
+                                                     failure == nil ? 0 : 1, stop ? 1 : 0])
         if let failure { throw failure }
-        if buffer[total + 1] > 0 {
-            throw CommunicationError.peerFailed(ranks: [], during: "step \(step + 1) (\(Int(buffer[total + 1])) rank(s): non-finite loss or gradient, or no rows)")
+        if control[1] > 0 {
+            throw CommunicationError.peerFailed(ranks: [], during: "step \(step + 1) (\(Int(control[1])) rank(s): non-finite loss or gradient, or no rows)")
         }
-        buffer.withUnsafeBufferPointer { reduced in
-            var offset = 0
-            for (name, tensor) in parameters {
-                if var g = gradients[name] {
-                    g.withUnsafeMutableBufferPointer { dst in for i in dst.indices { dst[i] = reduced[offset + i] } }
-                    gradients.set(name, g)
-                }
-                offset += tensor.count
-            }
-        }
+        reduction.copySums(into: &gradients)
         let norm = options.gradientClip > 0 ? gradients.clipByGlobalNorm(options.gradientClip) : gradients.globalNorm
         optimizer.learningRate = lr
         try optimizer.update(&model, with: gradients)
         dataGenerator = generator
         step += 1
-        return StepResult(loss: buffer[total], gradientNorm: norm, learningRate: lr,
-                          communicationSeconds: waited, stopRequested: buffer[total + 2] > 0)
+        return StepResult(loss: control[0], gradientNorm: norm, learningRate: lr,
+                          communicationSeconds: reduction.waitSeconds, communicationTotalSeconds: reduction.callSeconds,
+                          stopRequested: control[2] > 0)
     }
 
     /// FNV-1a 64 of every parameter's Float32 bytes in checkpoint order: equal on every rank
@@ -214,12 +203,6 @@ public struct TinyLLMTrainer: Sendable {
         var hash = FNV1a64()
         for (_, tensor) in model.namedParameters { tensor.withUnsafeBufferPointer { hash.update(UnsafeRawBufferPointer($0)) } }
         return hash.value
-    }
-
-    static func seconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// Validation loss (nats/byte) on ``TrainingOptions/evaluationBatches`` fixed random

@@ -26,6 +26,12 @@ public final class Tape {
         /// Adds this node's input gradients to the tape, given the node's output gradient.
         var backward: ((Tensor, Tape) -> Void)?
         var requiresGradient: Bool
+        /// The lowest index of a node recorded with this one among its inputs: in the backward
+        /// sweep (highest index first) the last rule that can add to this node's gradient.
+        var firstConsumer: Int? = nil
+        /// Set once an observed backward reported this parameter's gradient as final; a later
+        /// contribution would mean an operation did not list all of its inputs.
+        var gradientReported = false
     }
 
     var nodes: [Node] = []
@@ -95,8 +101,10 @@ public final class Tape {
     public func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, Tape) -> Void) -> Variable {
         checkPrecondition(!consumed, "Tape: cannot record after backward(); make a new Tape for the next step")
         let needs = inputs.contains { nodes[$0.index].requiresGradient }
+        let index = nodes.count
+        for input in inputs where nodes[input.index].firstConsumer == nil { nodes[input.index].firstConsumer = index }
         nodes.append(Node(value: value, gradient: nil, backward: needs ? backward : nil, requiresGradient: needs))
-        return Variable(tape: self, index: nodes.count - 1)
+        return Variable(tape: self, index: index)
     }
 
     /// Whether `variable` takes part in differentiation (a backward rule may skip it otherwise).
@@ -107,6 +115,7 @@ public final class Tape {
     public func accumulate(_ gradient: Tensor, into variable: Variable) {
         let i = variable.index
         guard nodes[i].requiresGradient else { return }
+        checkNotReported(i)
         checkPrecondition(gradient.count == nodes[i].value.count, "Tape: gradient of \(gradient.shape) for value of \(nodes[i].value.shape)")
         if nodes[i].gradient == nil {
             nodes[i].gradient = gradient.shape == nodes[i].value.shape ? gradient : gradient.reshaped(nodes[i].value.shape)
@@ -123,6 +132,7 @@ public final class Tape {
     func withGradient(of variable: Variable, _ body: (UnsafeMutableBufferPointer<Float>, _ accumulate: Bool) -> Void) {
         let i = variable.index
         guard nodes[i].requiresGradient else { return }
+        checkNotReported(i)
         if nodes[i].gradient == nil {
             nodes[i].gradient = Tensor(uninitializedShape: nodes[i].value.shape) { body($0, false) }
         } else {
@@ -144,9 +154,58 @@ public final class Tape {
         return gradients
     }
 
+    /// Like ``backward(_:step:)``, and reports each parameter's gradient as soon as it is
+    /// final, while the sweep is still running: data-parallel training starts reducing a
+    /// bucket of gradients across processes while the rest of the backward pass computes
+    /// (see ``GradientReduction``).
+    ///
+    /// A parameter's gradient is final once the rule of every operation that took it as an
+    /// input has run. The sweep runs the rules from the last recorded operation to the first,
+    /// so that is right after the rule of the *first* operation recorded with the parameter
+    /// among its inputs (a tied embedding used at the start and at the end of the forward is
+    /// final only at the end of the sweep).
+    ///
+    /// - Parameters:
+    ///   - loss: the scalar to differentiate, recorded on this tape.
+    ///   - step: the training step, named in the errors.
+    ///   - onParameterGradientReady: called once for every registered parameter with its
+    ///     name and final gradient (nil when the loss does not depend on it), as soon as it is
+    ///     final; parameters no rule of this sweep can reach are reported after the sweep, in
+    ///     registration order. Not called at all when the loss is not finite.
+    ///   - afterEachRule: called after every rule that ran (hundreds per step; keep it cheap):
+    ///     a chance to let non-blocking communication progress.
+    /// - Returns: the same gradients as ``backward(_:step:)``, bit for bit; it throws the same
+    ///   errors.
+    /// - Important: every operation must list each variable its rule accumulates into among
+    ///   the `inputs` of ``record(_:inputs:backward:)`` (all built-in operations do). A rule
+    ///   that adds to a parameter already reported final stops the program with a message.
+    public func backward(_ loss: Variable, step: Int? = nil,
+                         onParameterGradientReady: (_ name: String, _ gradient: Tensor?) -> Void,
+                         afterEachRule: () -> Void = {}) throws -> Gradients {
+        var gradients = Gradients()
+        try withoutActuallyEscaping(onParameterGradientReady) { ready in
+            try withoutActuallyEscaping(afterEachRule) { after in
+                try backward(loss, accumulatingInto: &gradients, step: step,
+                             observer: Observer(parameterReady: ready, ruleFinished: after))
+            }
+        }
+        return gradients
+    }
+
     /// Like ``backward(_:step:)`` but adds this loss's gradients to `gradients` in place
     /// (gradient accumulation over micro-batches: call once per micro-batch, then scale).
     public func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int? = nil) throws {
+        try backward(loss, accumulatingInto: &gradients, step: step, observer: nil)
+    }
+
+    /// The callbacks of an observed backward sweep.
+    private struct Observer {
+        var parameterReady: (String, Tensor?) -> Void
+        var ruleFinished: () -> Void
+    }
+
+    private func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int?,
+                          observer: Observer?) throws {
         checkPrecondition(loss.tape === self, "Tape.backward: the loss was recorded on another tape")
         checkPrecondition(!consumed, "Tape.backward: this tape was already consumed by backward()")
         let lossValue = nodes[loss.index].value
@@ -164,12 +223,17 @@ public final class Tape {
         if nodes[loss.index].requiresGradient {
             accumulate(Tensor(repeating: 1, shape: lossValue.shape), into: loss)
         }
+        let finalAfterRule = observer == nil ? [:] : parametersFinal(inSweepFrom: loss.index)
         for i in stride(from: loss.index, through: 0, by: -1) {
-            guard let rule = nodes[i].backward else { continue }
-            nodes[i].backward = nil
-            guard let g = nodes[i].gradient else { continue }
-            nodes[i].gradient = nil
-            rule(g, self)
+            let ran = runRule(at: i)
+            guard let observer else { continue }
+            for parameter in finalAfterRule[i] ?? [] { report(parameter, to: observer) }
+            if ran { observer.ruleFinished() }
+        }
+        if let observer {
+            for name in parameterNames where !nodes[parameterIndices[name]!].gradientReported {
+                report((name, parameterIndices[name]!), to: observer)
+            }
         }
         consumed = true
         for (name, index) in parameters {
@@ -179,6 +243,45 @@ public final class Tape {
         if let name = gradients.firstNonFiniteName() {
             throw TrainingError.nonFiniteGradient(step: step, parameter: name)
         }
+    }
+
+    /// Runs node `i`'s rule, once, if it has one and a gradient reached the node; returns
+    /// whether it ran.
+    private func runRule(at i: Int) -> Bool {
+        guard let rule = nodes[i].backward else { return false }
+        nodes[i].backward = nil
+        guard let g = nodes[i].gradient else { return false }
+        nodes[i].gradient = nil
+        rule(g, self)
+        return true
+    }
+
+    /// The parameters whose gradient is final right after the rule of node `i`, keyed by `i`
+    /// (the first operation recorded with the parameter as an input), in registration order.
+    /// Parameters without such an operation at or before `lossIndex` are left out: no rule of
+    /// this sweep adds to them.
+    private func parametersFinal(inSweepFrom lossIndex: Int) -> [Int: [(name: String, index: Int)]] {
+        var final: [Int: [(name: String, index: Int)]] = [:]
+        for name in parameterNames {
+            let index = parameterIndices[name]!
+            if let consumer = nodes[index].firstConsumer, consumer <= lossIndex {
+                final[consumer, default: []].append((name, index))
+            }
+        }
+        return final
+    }
+
+    private func report(_ parameter: (name: String, index: Int), to observer: Observer) {
+        nodes[parameter.index].gradientReported = true
+        observer.parameterReady(parameter.name, nodes[parameter.index].gradient)
+    }
+
+    /// Stops when a rule adds to a parameter gradient that was already reported final (an
+    /// operation that did not list all its inputs would otherwise corrupt data-parallel sums).
+    @inline(__always)
+    private func checkNotReported(_ i: Int) {
+        checkPrecondition(!nodes[i].gradientReported,
+            "Tape: a backward rule added to the gradient of parameter \(parameterIndices.first { $0.value == i }?.key ?? "#\(i)") after backward reported it final; record(_:inputs:backward:) must list every variable the rule accumulates into")
     }
 }
 

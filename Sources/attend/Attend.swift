@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attention
 import Foundation
+import Training
 
 /// `attend`: one command-line tool for swift-attention.
 @main
@@ -79,7 +80,21 @@ enum EnvironmentCheck {
                 return "ATTEND_MPI_TIMEOUT must be a number of seconds in 1...86400 (how long a rank waits for the others), got '\(terminalSafe(text, limit: 40))'"
             }
         }
+        if let text = environment["ATTEND_MPI_BUCKET_MB"] {
+            guard mpiBucketBytes(environment) != nil else {
+                return "ATTEND_MPI_BUCKET_MB must be a number of megabytes in 0...4096 (the gradient bucket size for data-parallel training; 0: one all-reduce after the backward pass), got '\(terminalSafe(text, limit: 40))'"
+            }
+        }
         return nil
+    }
+
+    /// `ATTEND_MPI_BUCKET_MB` (MB of 2²⁰ bytes, fractions allowed) in bytes; the default
+    /// bucket size when unset, nil when invalid. 0 turns the overlap off (one all-reduce
+    /// after the backward pass).
+    static func mpiBucketBytes(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        guard let text = environment["ATTEND_MPI_BUCKET_MB"] else { return GradientBucketPlan.defaultBucketBytes }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value >= 0, value <= 4096 else { return nil }
+        return Int((value * 1_048_576).rounded())
     }
 
     /// `ATTEND_MPI_TIMEOUT` in seconds (default 300), nil when invalid.

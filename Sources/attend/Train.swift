@@ -25,7 +25,9 @@ struct Train: ParsableCommand {
             follows the one-process trajectory and --resume works with any N. Rank 0 prints and
             writes checkpoints. Open MPI's libmpi.so.40 is loaded at run time (Debian/Ubuntu:
             apt-get install openmpi-bin libopenmpi-dev); ATTEND_MPI_TIMEOUT (seconds, default
-            300) bounds how long a rank waits for the others.
+            300) bounds how long a rank waits for the others. Gradients are summed in buckets of
+            ATTEND_MPI_BUCKET_MB (default 1) while the backward pass runs; 0 sums them in one
+            all-reduce after it.
 
             A folder that already holds a run is never overwritten by accident: continue it with
             --resume, or replace it with --overwrite. The folder is checked to be writable and
@@ -176,7 +178,9 @@ struct Train: ParsableCommand {
                           parallel: group.map { ($0.libraryVersion, $0.size) })
         }
         let started = Date()
-        try trainer.run(corpus: corpusData, directory: directory, group: group, shouldStop: { interrupt.isSet }) { event in
+        let bucketBytes = EnvironmentCheck.mpiBucketBytes() ?? GradientBucketPlan.defaultBucketBytes   // checked at startup
+        try trainer.run(corpus: corpusData, directory: directory, group: group, bucketBytes: bucketBytes,
+                        shouldStop: { interrupt.isSet }) { event in
             display.show(event)
         }
         if rank == 0 {

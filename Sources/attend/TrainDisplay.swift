@@ -61,17 +61,20 @@ struct TrainingDisplay {
                 var fields: [String: Any] = [
                     "event": "step", "step": step, "loss": Double(result.loss), "learningRate": Double(result.learningRate),
                     "gradientNorm": Double(result.gradientNorm), "tokensPerSecond": tokensPerSecond.rounded(), "etaSeconds": eta.rounded()]
-                if ranks > 1 { fields["communicationSeconds"] = result.communicationSeconds }
+                if ranks > 1 {
+                    fields["communicationSeconds"] = result.communicationSeconds
+                    fields["communicationTotalSeconds"] = result.communicationTotalSeconds
+                }
                 printJSONLine(fields)
             } else if terminal {
                 guard Date().timeIntervalSince(lastPrinted) > 0.1 || step == totalSteps else { return }
                 lastPrinted = Date()
                 drawBar(step: step, loss: result.loss, tokensPerSecond: tokensPerSecond, eta: eta,
-                        communicationSeconds: ranks > 1 ? result.communicationSeconds : nil)
+                        communication: ranks > 1 ? Self.communication(result) : "")
             } else {
                 let every = logInterval ?? Swift.max(1, Swift.min(100, totalSteps / 50))
                 guard step % every == 0 || step == totalSteps else { return }
-                let communication = ranks > 1 ? String(format: "  comm %.1f ms", result.communicationSeconds * 1000) : ""
+                let communication = ranks > 1 ? Self.communication(result) : ""
                 print(String(format: "step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s%@  eta %@",
                              step, totalSteps, result.loss, result.learningRate, result.gradientNorm, tokensPerSecond, communication, formatDuration(eta)))
                 fflush(nil)
@@ -109,13 +112,18 @@ struct TrainingDisplay {
 
     // MARK: Terminal bar
 
-    private mutating func drawBar(step: Int, loss: Float, tokensPerSecond: Double, eta: Double, communicationSeconds: Double?) {
+    /// `  comm 1.2 ms (3.4 in MPI)`: the wait after the backward pass for the gradient buckets,
+    /// then all the time spent in MPI calls during the step (the wait included).
+    private static func communication(_ result: TinyLLMTrainer.StepResult) -> String {
+        String(format: "  comm %.1f ms (%.1f in MPI)", result.communicationSeconds * 1000, result.communicationTotalSeconds * 1000)
+    }
+
+    private mutating func drawBar(step: Int, loss: Float, tokensPerSecond: Double, eta: Double, communication: String) {
         let width = 24
         let filled = Int(Double(width) * Double(step) / Double(Swift.max(totalSteps, 1)))
         var bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         if colorEnabled { bar = "\u{1B}[36m" + bar + "\u{1B}[0m" }
         let validation = lastValidation.map { String(format: "  val %.3f", $0) } ?? ""
-        let communication = communicationSeconds.map { String(format: "  comm %.1f ms", $0 * 1000) } ?? ""
         let text = String(format: "\r%@ step %d/%d  loss %.3f%@  %.1fk tok/s%@  ETA %@ ",
                           bar, step, totalSteps, loss, validation, tokensPerSecond / 1000, communication, formatDuration(eta))
         FileHandle.standardError.write(Data(text.utf8))

@@ -22,12 +22,15 @@ import Darwin
 /// Collectives are started non-blocking (`MPI_Iallreduce`, `MPI_Iallgather`) and polled with
 /// `MPI_Test` (yielding the CPU between polls, which matters when ranks outnumber cores)
 /// until they finish, `timeout` seconds pass, or — after `interrupted()` turned true — a short
-/// grace period passes. `MPI_ERRORS_RETURN` is set on the communicator, so an MPI failure
+/// grace period passes. ``startAllReduceSum(_:)`` returns right after `MPI_Iallreduce`, so
+/// the caller keeps computing while buckets of gradients are summed, and calls
+/// ``progress()`` between its operations: Open MPI advances non-blocking collectives only
+/// inside MPI calls. `MPI_ERRORS_RETURN` is set on the communicator, so an MPI failure
 /// becomes a ``CommunicationError`` instead of a silent abort.
 public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
-    /// Seconds a collective may wait for the other ranks before ``CommunicationError/timeout``.
+    /// Seconds a collective may wait for the other ranks before ``CommunicationError/timeout(operation:seconds:rank:size:)``.
     public let timeout: Double
     /// The library that was opened (path or soname).
     public let libraryName: String
@@ -37,6 +40,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private let interrupted: @Sendable () -> Bool
     private let api: API
     private var finalized = false
+    /// Buffers started by ``startAllReduceSum(_:)`` and not yet seen complete, oldest first.
+    private var inFlight: [AllReduceBuffer] = []
 
     /// Environment variables that MPI launchers set in every rank: Open MPI's `mpirun`
     /// (`OMPI_COMM_WORLD_SIZE`), PMI-based launchers such as Slurm's `srun --mpi=pmi2` and
@@ -69,6 +74,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// thread calls MPI at a time; the GEMM worker threads never do) and reads rank and size.
     /// - Parameters:
     ///   - timeout: seconds a collective waits for the other ranks (> 0).
+    ///   - environment: the process environment (``candidateLibraries(environment:)`` reads
+    ///     `ATTEND_LIBMPI` from it).
     ///   - interrupted: polled while waiting; once true, the wait ends 10 s later at most.
     /// - Throws: ``CommunicationError/libraryUnavailable(_:)`` naming what was tried and how
     ///   to install Open MPI, ``CommunicationError/mpiFailure(operation:code:message:)``.
@@ -124,6 +131,51 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             try check(code, operation)
             try wait(&request, operation)
         }
+    }
+
+    /// Starts `MPI_Iallreduce` (in place, `MPI_SUM` of `MPI_FLOAT`) on `buffer` and returns.
+    public func startAllReduceSum(_ buffer: AllReduceBuffer) throws {
+        checkPrecondition(buffer.state == .filling, "MPICommunicator.startAllReduceSum: the buffer was already started")
+        guard size > 1, buffer.count > 0 else { buffer.state = .reduced; return }
+        let operation = Self.bucketOperation(buffer)
+        guard buffer.count <= Int(Int32.max) else {
+            throw CommunicationError.mpiFailure(operation: operation, code: -1, message: "more than 2³¹ − 1 values in one call")
+        }
+        var request: UnsafeMutableRawPointer?
+        try check(api.iallreduce(UnsafeMutableRawPointer(bitPattern: 1) /* MPI_IN_PLACE */, buffer.storage.baseAddress,
+                                 Int32(buffer.count), api.float, api.sum, api.world, &request), operation)
+        buffer.request = request
+        buffer.state = .reducing
+        inFlight.append(buffer)
+    }
+
+    /// `MPI_Test` on the oldest sum in flight, then on the next while they are complete. One
+    /// `MPI_Test` runs Open MPI's progress engine for every outstanding request, so testing
+    /// the oldest is enough to move all of them forward.
+    public func progress() throws {
+        while let oldest = inFlight.first {
+            var done: Int32 = 0
+            try check(api.test(&oldest.request, &done, nil), Self.bucketOperation(oldest))
+            guard done != 0 else { return }
+            oldest.state = .reduced
+            inFlight.removeFirst()
+        }
+    }
+
+    /// Polls `buffer`'s sum to completion, with the timeout and interrupt handling of every
+    /// collective here.
+    public func wait(for buffer: AllReduceBuffer) throws {
+        guard buffer.state == .reducing else {
+            checkPrecondition(buffer.state == .reduced, "MPICommunicator.wait: the buffer's sum was not started")
+            return
+        }
+        try wait(&buffer.request, Self.bucketOperation(buffer))
+        buffer.state = .reduced
+        inFlight.removeAll { $0 === buffer }
+    }
+
+    private static func bucketOperation(_ buffer: AllReduceBuffer) -> String {
+        "a gradient bucket's all-reduce (\(buffer.count) floats)"
     }
 
     public func allGather(_ value: UInt64) throws -> [UInt64] {
