@@ -231,8 +231,8 @@ public final class Tape {
             if ran { observer.ruleFinished() }
         }
         if let observer {
-            for name in parameterNames where !nodes[parameterIndices[name]!].gradientReported {
-                report((name, parameterIndices[name]!), to: observer)
+            for parameter in parameters where !nodes[parameter.index].gradientReported {
+                report(parameter, to: observer)
             }
         }
         consumed = true
@@ -262,8 +262,7 @@ public final class Tape {
     /// this sweep adds to them.
     private func parametersFinal(inSweepFrom lossIndex: Int) -> [Int: [(name: String, index: Int)]] {
         var final: [Int: [(name: String, index: Int)]] = [:]
-        for name in parameterNames {
-            let index = parameterIndices[name]!
+        for (name, index) in parameters {
             if let consumer = nodes[index].firstConsumer, consumer <= lossIndex {
                 final[consumer, default: []].append((name, index))
             }
