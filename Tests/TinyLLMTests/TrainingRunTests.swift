@@ -116,5 +116,13 @@ import TinyLLM
             let plain = model.evaluationLoss(inputs: inputs, targets: targets)
             #expect(abs(taped - plain) < 1e-5, "\(configuration.summary): tape loss \(taped) vs evaluation loss \(plain)")
         }
+        // The trained bundled model: the training path (tape, training.c's rows and GELU) and
+        // the inference path (Tensor ops, the same ak_math.h formulas) give the same loss.
+        let trained = try TinyLLMCheckpoint.loadBundledModel()
+        let corpus = makeTestCorpus(repeats: 20)
+        let (inputs, targets) = corpus.batch(.training, batchSize: 4, length: trained.configuration.contextLength, generator: &generator)
+        let taped = Double(trained.loss(inputs: inputs, targets: targets, on: Tape(training: false)).value.scalars[0])
+        let plain = trained.evaluationLoss(inputs: inputs, targets: targets)
+        #expect(abs(taped - plain) < 1e-5, "bundled model: tape loss \(taped) vs evaluation loss \(plain)")
     }
 }
