@@ -16,13 +16,13 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 /// Every level's micro-kernel and blocking; MC (168) is a multiple of each MR, NC of each NR,
 /// and no level's kc exceeds KC (the packing buffers are sized for all of them).
-static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable};
+static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable, NULL};
 #if defined(__x86_64__)
-static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2};
-static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512};
+static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2, NULL};
+static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512, ak_gemm_transpose_avx512};
 #endif
 #if defined(__aarch64__)
-static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon};
+static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon, NULL};
 #endif
 
 static const ak_gemm_blocking *blocking_for(int level) {
@@ -51,7 +51,8 @@ size_t ak_sgemm_pack_b_floats(size_t n) { return (size_t)KC * round_up(min_size(
 // Packs rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into MR-tall panels: panel t holds
 // rows i0+t·MR …, element (r, p) at out[t·MR·kc + p·MR + r]; rows past m are zero.
 static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpose_a,
-                   size_t i0, size_t p0, float *out, const size_t MR) {
+                   size_t i0, size_t p0, float *out, const ak_gemm_blocking *blocking) {
+    const size_t MR = blocking->mr;
     for (size_t t = 0; t < mc; t += MR) {
         const size_t rows = min_size(MR, mc - t);
         float *panel = out + t * kc;
@@ -64,6 +65,10 @@ static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpo
                 for (; r < rows; ++r) dst[r] = src[r];
                 for (; r < MR; ++r) dst[r] = 0.0f;
             }
+        } else if (blocking->transpose) {
+            // MR rows × 16 depth steps at a time, transposed in registers.
+            for (size_t p = 0; p < kc; p += 16)
+                blocking->transpose(a + (i0 + t) * lda + p0 + p, lda, rows, min_size(16, kc - p), panel + p * MR, MR, MR);
         } else {
             for (size_t r = 0; r < rows; ++r) {
                 const float *src = a + (i0 + t + r) * lda + p0;
@@ -78,11 +83,21 @@ static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpo
 // Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels: panel t holds
 // columns j0+t·NR …, element (p, j) at out[t·NR·kc + p·NR + j]; columns past n are zero.
 static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpose_b,
-                   size_t p0, size_t j0, float *out, const size_t NR) {
+                   size_t p0, size_t j0, float *out, const ak_gemm_blocking *blocking) {
+    const size_t NR = blocking->nr;
     for (size_t t = 0; t < nc; t += NR) {
         const size_t cols = min_size(NR, nc - t);
         float *panel = out + t * kc;
-        if (transpose_b) {
+        if (transpose_b && blocking->transpose) {
+            // 16 stored rows (columns of op(B)) × 16 depth steps at a time, transposed in
+            // registers; columns past n come out zero.
+            for (size_t h = 0; h < NR; h += 16) {
+                const size_t live = cols > h ? min_size(16, cols - h) : 0;
+                for (size_t p = 0; p < kc; p += 16)
+                    blocking->transpose(b + (j0 + t + h) * ldb + p0 + p, ldb, live, min_size(16, kc - p),
+                                        panel + p * NR + h, NR, 16);
+            }
+        } else if (transpose_b) {
             // op(B)(p, j) = b[j·ldb + p]: read each stored row contiguously, write strided.
             for (size_t j = 0; j < cols; ++j) {
                 const float *src = b + (j0 + t + j) * ldb + p0;
@@ -148,7 +163,7 @@ void ak_sgemm_packed(size_t m, size_t n, size_t k,
         return;
     }
     const ak_gemm_blocking *blocking = blocking_for(level);
-    const size_t MR = blocking->mr, NR = blocking->nr, KC_LEVEL = blocking->kc;
+    const size_t KC_LEVEL = blocking->kc;
     // Equal k slices (e.g. 300 → 150 + 150, not 256 + 44) keep every slice deep enough to
     // amortise the C loads and stores. The split depends on k alone, so results do not change
     // with the caller's row/column split.
@@ -159,10 +174,10 @@ void ak_sgemm_packed(size_t m, size_t n, size_t k,
         for (size_t pc = 0; pc < k; pc += kc_step) {
             const size_t kc = min_size(kc_step, k - pc);
             const int beta = accumulate || pc > 0;
-            pack_b(kc, nc, b, ldb, transpose_b, pc, jc, pack_b_buffer, NR);
+            pack_b(kc, nc, b, ldb, transpose_b, pc, jc, pack_b_buffer, blocking);
             for (size_t ic = 0; ic < m; ic += MC) {
                 const size_t mc = min_size(MC, m - ic);
-                pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer, MR);
+                pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer, blocking);
                 macro_kernel(mc, nc, kc, pack_a_buffer, pack_b_buffer, c + ic * ldc + jc, ldc, beta, blocking);
             }
         }

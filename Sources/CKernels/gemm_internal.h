@@ -10,10 +10,19 @@
 // scratch tile for partial tiles. Every c[r][j] is summed over p in increasing order.
 typedef void (*ak_gemm_microkernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 
-/// One level's micro-kernel with its register tile (mr × nr) and depth slice kc.
+/// Transposes a block of at most 16×16 for packing: output vector c < cols holds column c of
+/// the block, lane r = src[r·ld + c] for r < rows and 0 for rows ≤ r < 16; its first `width`
+/// lanes are stored at dst + c·dst_stride. Only the rows × cols elements are read.
+typedef void (*ak_gemm_transpose)(const float *src, size_t ld, size_t rows, size_t cols,
+                                  float *dst, size_t dst_stride, size_t width);
+
+/// One level's micro-kernel with its register tile (mr × nr) and depth slice kc, and optionally
+/// a vector transpose for the packings that transpose (A stored row-major, B stored n×k);
+/// NULL means the scalar loops. Packing only moves values, so either way gives the same bits.
 typedef struct ak_gemm_blocking {
     size_t mr, nr, kc;
     ak_gemm_microkernel kernel;
+    ak_gemm_transpose transpose;
 } ak_gemm_blocking;
 
 /// The largest register tile of any level (sizes the edge scratch tile) and the widest NR.
@@ -24,6 +33,9 @@ void ak_gemm_kernel_portable(size_t kc, const float *a, const float *b, float *c
 void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 /// 14×32 tile (28 zmm accumulators).
 void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
+/// 16×16 in-register transpose (ak_gemm_transpose).
+void ak_gemm_transpose_avx512(const float *src, size_t ld, size_t rows, size_t cols,
+                              float *dst, size_t dst_stride, size_t width);
 #endif
 #if defined(__aarch64__)
 void ak_gemm_kernel_neon(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);

@@ -75,4 +75,37 @@ void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, 
     AK_STORE_ROW(5); AK_STORE_ROW(6); AK_STORE_ROW(7); AK_STORE_ROW(8); AK_STORE_ROW(9);
     AK_STORE_ROW(10); AK_STORE_ROW(11); AK_STORE_ROW(12); AK_STORE_ROW(13);
 }
+/// 16×16 transpose in registers: 32-bit interleave, 64-bit shuffles, then two 128-bit lane
+/// shuffles (the usual sequence); rows past `rows` are zero and nothing past the block is read.
+AK_AVX512 void ak_gemm_transpose_avx512(const float *src, size_t ld, size_t rows, size_t cols,
+                                        float *dst, size_t dst_stride, size_t width) {
+    const __mmask16 in = (__mmask16)((1u << cols) - 1u), out = (__mmask16)((1u << width) - 1u);
+    __m512 r[16], t[16], u[16];
+    for (size_t i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(in, src + i * ld) : _mm512_setzero_ps();
+    AK_UNROLL
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    AK_UNROLL
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    // u[4g + c], 128-bit lane L: rows 4g … 4g+3 of column 4L + c.
+    AK_UNROLL
+    for (int c = 0; c < 4; ++c) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        const __m512 column[4] = {_mm512_shuffle_f32x4(v0, v1, 0x88), _mm512_shuffle_f32x4(w0, w1, 0x88),
+                                  _mm512_shuffle_f32x4(v0, v1, 0xDD), _mm512_shuffle_f32x4(w0, w1, 0xDD)};
+        AK_UNROLL
+        for (int l = 0; l < 4; ++l) {
+            const size_t j = (size_t)(4 * l + c);
+            if (j < cols) _mm512_mask_storeu_ps(dst + j * dst_stride, out, column[l]);
+        }
+    }
+}
 #endif
