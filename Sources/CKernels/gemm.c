@@ -209,3 +209,46 @@ void ak_sgemm_small(size_t m, size_t n, size_t k,
         }
     }
 }
+
+// MARK: pre-packed B (weights reused across calls)
+
+/// Equal k slices, as ak_sgemm_packed cuts them (the split depends on k alone).
+static size_t slice_depth(size_t k, const ak_gemm_blocking *blocking) {
+    const size_t slices = (k + blocking->kc - 1) / blocking->kc;
+    return (k + slices - 1) / slices;
+}
+
+size_t ak_sgemm_prepacked_b_floats(size_t n, size_t k, int level) {
+    return round_up(n == 0 ? 1 : n, blocking_for(level)->nr) * k;
+}
+
+void ak_sgemm_prepack_b(size_t n, size_t k, const float *b, size_t ldb, int transpose_b, float *out, int level) {
+    const ak_gemm_blocking *blocking = blocking_for(level);
+    const size_t np = round_up(n == 0 ? 1 : n, blocking->nr), step = slice_depth(k, blocking);
+    // Slice pc holds depth [pc, pc+kc) of all n columns: kc × np floats, starting at pc·np.
+    for (size_t pc = 0; pc < k; pc += step)
+        pack_b(min_size(step, k - pc), n, b, ldb, transpose_b, pc, 0, out + pc * np, blocking);
+}
+
+void ak_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
+                        const float *packed_b, size_t n_total, size_t j0,
+                        float *c, size_t ldc, int accumulate, float *pack_a_buffer, int level) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
+        return;
+    }
+    const ak_gemm_blocking *blocking = blocking_for(level);
+    const size_t np = round_up(n_total, blocking->nr), step = slice_depth(k, blocking);
+    for (size_t pc = 0; pc < k; pc += step) {
+        const size_t kc = min_size(step, k - pc);
+        const int beta = accumulate || pc > 0;
+        const float *pb = packed_b + pc * np + j0 * kc;  // panels j0/NR … of this slice
+        for (size_t ic = 0; ic < m; ic += MC) {
+            const size_t mc = min_size(MC, m - ic);
+            pack_a(mc, kc, a, lda, transpose_a, ic, pc, pack_a_buffer, blocking);
+            macro_kernel(mc, n, kc, pack_a_buffer, pb, c + ic * ldc, ldc, beta, blocking);
+        }
+    }
+}

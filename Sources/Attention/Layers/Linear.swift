@@ -12,6 +12,9 @@ public struct Linear: ParameterContainer, Sendable {
     /// Used only while it still matches `weight` (``BFloat16Weights/isRounded(from:)``): changing
     /// `weight` afterwards returns the layer to FP32 rather than multiply by stale weights.
     public private(set) var bfloat16Weight: BFloat16Weights?
+    /// `Wᵀ` packed for the FP32 GEMM on first use and reused while `weight` stays the same
+    /// tensor (``callAsFunction(_:)`` packs only its input; same bits as packing `W` each time).
+    let prepacked = PrepackedWeights()
 
     public var inputSize: Int { weight.shape[1] }
     public var outputSize: Int { weight.shape[0] }
@@ -62,7 +65,7 @@ public struct Linear: ParameterContainer, Sendable {
         if let bfloat16Weight, bfloat16Weight.isRounded(from: weight) {
             y = bfloat16Weight.product(flat, bias: bias)
         } else {
-            let product = flat.matmul(weight, transposingOther: true)
+            let product = MatrixMultiply.productTransposingWeight(flat, weight, cache: prepacked)
             y = bias.map { product.addingRowVector($0) } ?? product
         }
         return y.reshaped(Array(x.shape.dropLast()) + [outputSize])

@@ -48,6 +48,23 @@ void ak_sgemm_packed(size_t m, size_t n, size_t k,
                      float *c, size_t ldc, int accumulate,
                      float *pack_a, float *pack_b, int level);
 
+/// Floats of op(B) (k×n) packed once for `level` by ak_sgemm_prepack_b: k × n rounded up to
+/// the level's NR.
+size_t ak_sgemm_prepacked_b_floats(size_t n, size_t k, int level);
+
+/// Packs the whole of op(B) (k×n) for `level` into `out`: the k slices ak_sgemm_packed would
+/// cut, one after another, each as NR-wide panels of all n columns (zero-padded). A weight
+/// packed once serves every later product with it (ak_sgemm_prepacked).
+void ak_sgemm_prepack_b(size_t n, size_t k, const float *b, size_t ldb, int transpose_b, float *out, int level);
+
+/// ak_sgemm_packed with op(B) already packed by ak_sgemm_prepack_b (n_total columns, same
+/// `level`): C gets columns j0 ..< j0+n of the product (j0 a multiple of the level's NR; c
+/// points at column j0). Same micro-kernel calls on the same panels, so the same bits as
+/// ak_sgemm_packed; only A is packed here (pack_a needs ak_sgemm_pack_a_floats()).
+void ak_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
+                        const float *packed_b, size_t n_total, size_t j0,
+                        float *c, size_t ldc, int accumulate, float *pack_a_buffer, int level);
+
 /// Unpacked GEMM for small products (no buffers, single-threaded): row-times-panel loops that
 /// vectorise well when m·n·k is too small for packing to pay off.
 void ak_sgemm_small(size_t m, size_t n, size_t k,
