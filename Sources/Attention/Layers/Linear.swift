@@ -61,12 +61,12 @@ public struct Linear: ParameterContainer, Sendable {
             "Linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(weight.shape))")
         let rows = x.count / inputSize
         let flat = x.reshaped([rows, inputSize])
-        let y: Tensor  // [rows, outputSize]
+        var y: Tensor  // [rows, outputSize]
         if let bfloat16Weight, bfloat16Weight.isRounded(from: weight) {
             y = bfloat16Weight.product(flat, bias: bias)
         } else {
-            let product = MatrixMultiply.productTransposingWeight(flat, weight, cache: prepacked)
-            y = bias.map { product.addingRowVector($0) } ?? product
+            y = MatrixMultiply.productTransposingWeight(flat, weight, cache: prepacked)
+            if let bias { y.addRowVector(bias) }  // in place: y is the only reference
         }
         return y.reshaped(Array(x.shape.dropLast()) + [outputSize])
     }
@@ -83,14 +83,19 @@ public struct Linear: ParameterContainer, Sendable {
 extension Tensor {
     /// Adds `v` (shape `[n]`) to every row of a tensor whose last extent is `n`.
     public func addingRowVector(_ v: Tensor) -> Tensor {
-        let n = v.count
-        checkPrecondition(rank >= 1 && shape[rank - 1] == n, "addingRowVector: vector shape \(v.shape) does not match last axis of \(shape)")
         var out = self
-        out.withUnsafeMutableBufferPointer { o in
+        out.addRowVector(v)
+        return out
+    }
+
+    /// Adds `v` (shape `[n]`) to every row, in place (no copy when the storage is not shared).
+    public mutating func addRowVector(_ v: Tensor) {
+        let n = v.count
+        checkPrecondition(rank >= 1 && shape[rank - 1] == n, "addRowVector: vector shape \(v.shape) does not match last axis of \(shape)")
+        withUnsafeMutableBufferPointer { o in
             v.withUnsafeBufferPointer { b in
                 for r in 0..<(o.count / Swift.max(n, 1)) { for j in 0..<n { o[r * n + j] += b[j] } }
             }
         }
-        return out
     }
 }
