@@ -151,24 +151,32 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const
     }
 }
 
+/// Equal k slices (e.g. 300 → 150 + 150, not 256 + 44) keep every slice deep enough to
+/// amortise the C loads and stores. The split depends on k alone, so results do not change
+/// with the caller's row/column split (or with B packed once ahead, ak_sgemm_prepacked).
+static size_t slice_depth(size_t k, const ak_gemm_blocking *blocking) {
+    const size_t slices = (k + blocking->kc - 1) / blocking->kc;
+    return (k + slices - 1) / slices;
+}
+
+/// A product with nothing to sum: m or n zero (nothing to write) or k zero (C = 0, or C kept
+/// when accumulating). Returns 1 when it was one.
+static int trivial_product(size_t m, size_t n, size_t k, float *c, size_t ldc, int accumulate) {
+    if (m == 0 || n == 0) return 1;
+    if (k != 0) return 0;
+    if (!accumulate)
+        for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
+    return 1;
+}
+
 void ak_sgemm_packed(size_t m, size_t n, size_t k,
                      const float *a, size_t lda, int transpose_a,
                      const float *b, size_t ldb, int transpose_b,
                      float *c, size_t ldc, int accumulate,
                      float *pack_a_buffer, float *pack_b_buffer, int level) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (!accumulate)
-            for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
-        return;
-    }
+    if (trivial_product(m, n, k, c, ldc, accumulate)) return;
     const ak_gemm_blocking *blocking = blocking_for(level);
-    const size_t KC_LEVEL = blocking->kc;
-    // Equal k slices (e.g. 300 → 150 + 150, not 256 + 44) keep every slice deep enough to
-    // amortise the C loads and stores. The split depends on k alone, so results do not change
-    // with the caller's row/column split.
-    const size_t slices = (k + KC_LEVEL - 1) / KC_LEVEL;
-    const size_t kc_step = (k + slices - 1) / slices;
+    const size_t kc_step = slice_depth(k, blocking);
     for (size_t jc = 0; jc < n; jc += NC) {
         const size_t nc = min_size(NC, n - jc);
         for (size_t pc = 0; pc < k; pc += kc_step) {
@@ -212,12 +220,6 @@ void ak_sgemm_small(size_t m, size_t n, size_t k,
 
 // MARK: pre-packed B (weights reused across calls)
 
-/// Equal k slices, as ak_sgemm_packed cuts them (the split depends on k alone).
-static size_t slice_depth(size_t k, const ak_gemm_blocking *blocking) {
-    const size_t slices = (k + blocking->kc - 1) / blocking->kc;
-    return (k + slices - 1) / slices;
-}
-
 size_t ak_sgemm_prepacked_b_floats(size_t n, size_t k, int level) {
     return round_up(n == 0 ? 1 : n, blocking_for(level)->nr) * k;
 }
@@ -233,12 +235,7 @@ void ak_sgemm_prepack_b(size_t n, size_t k, const float *b, size_t ldb, int tran
 void ak_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
                         const float *packed_b, size_t n_total, size_t j0,
                         float *c, size_t ldc, int accumulate, float *pack_a_buffer, int level) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (!accumulate)
-            for (size_t i = 0; i < m; ++i) memset(c + i * ldc, 0, n * sizeof(float));
-        return;
-    }
+    if (trivial_product(m, n, k, c, ldc, accumulate)) return;
     const ak_gemm_blocking *blocking = blocking_for(level);
     const size_t np = round_up(n_total, blocking->nr), step = slice_depth(k, blocking);
     for (size_t pc = 0; pc < k; pc += step) {

@@ -97,3 +97,16 @@ enum Stopwatch {
         return Measurement(milliseconds: times[times.count / 2] * 1000, peakExtraBytes: peak, repeats: times.count)
     }
 }
+
+/// What every `attend bench` subcommand does first: `--threads` becomes `ATTEND_THREADS` (read
+/// once, later, by `Threading.threadCount`), and a debug build is warned about. Returns the
+/// build configuration, "debug" or "release", for the report.
+func benchSetUp(threads: Int?) -> String {
+    if let threads { setenv("ATTEND_THREADS", String(threads), 1) }
+    #if DEBUG
+    FileHandle.standardError.write(Data("WARNING: DEBUG build; timings are meaningless. Use swift run -c release.\n".utf8))
+    return "debug"
+    #else
+    return "release"
+    #endif
+}

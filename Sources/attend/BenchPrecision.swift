@@ -83,13 +83,7 @@ struct BenchPrecision: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { setenv("ATTEND_THREADS", String(threads), 1) }
-        #if DEBUG
-        let build = "debug"
-        FileHandle.standardError.write(Data("WARNING: DEBUG build; timings are meaningless. Use swift run -c release.\n".utf8))
-        #else
-        let build = "release"
-        #endif
+        let build = benchSetUp(threads: threads)
         var report = Report(cpu: MachineInfo.cpuModel, simd: MachineInfo.simd, bfloat16Kernel: MachineInfo.bfloat16,
                             threads: Threading.threadCount, configuration: build, repeats: repeats, lines: [])
         let header = "attend bench precision: CPU \(report.cpu), SIMD \(report.simd), BF16 kernel \(report.bfloat16Kernel), "

@@ -67,13 +67,7 @@ struct BenchPretrained: ParsableCommand {
             print(try jsonLine(Texts(batch: Self.batchTexts, long: Self.longText)))
             return
         }
-        if let threads { setenv("ATTEND_THREADS", String(threads), 1) }
-        #if DEBUG
-        let build = "debug"
-        FileHandle.standardError.write(Data("WARNING: DEBUG build; timings are meaningless. Use swift run -c release.\n".utf8))
-        #else
-        let build = "release"
-        #endif
+        let build = benchSetUp(threads: threads)
         var encoder: SentenceEncoder? = nil
         let loadSeconds = Stopwatch.time { encoder = try? modelOptions.loadEncoder() }
         // Load again outside the stopwatch so a bad folder reports its real error.
