@@ -217,6 +217,15 @@ AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_fi
     return total;
 }
 
+/// GELU in place over n values (inference: the encoder's feed-forward).
+AK_INLINE void gelu_inplace_body(float *x, size_t n, int exact) {
+    if (exact) {
+        for (size_t i = 0; i < n; i++) x[i] = ak_gelu_exact(x[i]);
+    } else {
+        for (size_t i = 0; i < n; i++) x[i] = ak_gelu_tanh(x[i]);
+    }
+}
+
 // MARK: - Variants and dispatch
 
 #if AK_HAS_X86_VARIANTS
@@ -262,6 +271,17 @@ AK_VOID_VARIANTS(adamw,
             (p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay))
 AK_VOID_VARIANTS(add, (float *acc, const float *x, size_t n), (acc, x, n))
 AK_VARIANTS(double, sum_squares, (const float *x, size_t n, int *all_finite), (x, n, all_finite))
+AK_VOID_VARIANTS(gelu_inplace, (float *x, size_t n, int exact), (x, n, exact))
+
+void ak_gelu_inplace(float *x, size_t n, int exact, int level) {
+    switch (ak_simd_clamp(level)) {
+#if AK_HAS_X86_VARIANTS
+    case AK_SIMD_AVX512: gelu_inplace_avx512(x, n, exact); return;
+    case AK_SIMD_AVX2: gelu_inplace_avx2(x, n, exact); return;
+#endif
+    default: gelu_inplace_base(x, n, exact); return;
+    }
+}
 
 // MARK: - Ops tables and dispatch
 

@@ -60,7 +60,7 @@ public struct BertLayer: ParameterContainer, Sendable {
     /// `query`, `key` and `value` stacked into one `[3H, H]` projection, so the forward pass
     /// reads the activations once and runs one larger GEMM instead of three. Rebuilt
     /// whenever the three change (they can only change through `visitParameters`).
-    internal(set) var queryKeyValue: Linear
+    var queryKeyValue: Linear
     /// Projects the concatenated heads back to the hidden size.
     public var attentionOutput: Linear
     public var attentionNorm: LayerNorm

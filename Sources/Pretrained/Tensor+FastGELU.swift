@@ -14,14 +14,9 @@ extension Tensor {
     package mutating func applyGELU(_ approximation: GELUApproximation) {
         withUnsafeMutableBufferPointer { buffer in
             let pointer = UncheckedSendableBox(buffer.baseAddress!)
+            let level = SIMDLevel.current.rawValue
             parallelChunks(buffer.count, minimumChunk: 16_384) { range in
-                let x = pointer.value
-                switch approximation {
-                case .exact:
-                    for i in range { x[i] = ak_gelu_exact(x[i]) }
-                case .tanh:
-                    for i in range { x[i] = ak_gelu_tanh(x[i]) }
-                }
+                ak_gelu_inplace(pointer.value + range.lowerBound, range.count, approximation == .exact ? 1 : 0, level)
             }
         }
     }

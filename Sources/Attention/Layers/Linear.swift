@@ -1,3 +1,5 @@
+import CKernels
+
 /// A fully connected layer: `y = x·Wᵀ + b`.
 ///
 /// `weight` is `[outputSize, inputSize]` (the PyTorch / safetensors layout), `bias` is
@@ -92,9 +94,11 @@ extension Tensor {
     public mutating func addRowVector(_ v: Tensor) {
         let n = v.count
         checkPrecondition(rank >= 1 && shape[rank - 1] == n, "addRowVector: vector shape \(v.shape) does not match last axis of \(shape)")
+        guard n > 0 else { return }
         withUnsafeMutableBufferPointer { o in
             v.withUnsafeBufferPointer { b in
-                for r in 0..<(o.count / Swift.max(n, 1)) { for j in 0..<n { o[r * n + j] += b[j] } }
+                guard let row = o.baseAddress, let bias = b.baseAddress else { return }
+                for r in 0..<(o.count / n) { ak_train_add(row + r * n, bias, n) }  // vectorised C row add
             }
         }
     }

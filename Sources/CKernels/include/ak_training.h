@@ -65,6 +65,10 @@ void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
 /// acc[i] += x[i].
 void ak_train_add(float *acc, const float *x, size_t n);
 
+/// x ← GELU(x) in place over n values, exact (`ak_gelu_exact`, erf) or tanh (`ak_gelu_tanh`),
+/// vectorised by the compiler at SIMD `level` (clamped; the formulas of ak_math.h lane by lane).
+void ak_gelu_inplace(float *x, size_t n, int exact, int level);
+
 /// Σ x[i]² in double (the global gradient norm), and whether every element is finite.
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
 
