@@ -16,5 +16,6 @@
 #include "ak_ops.h"
 #include "ak_training.h"
 #include "ak_math.h"
+#include "ak_atomic.h"
 
 #endif

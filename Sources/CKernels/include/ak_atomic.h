@@ -1,0 +1,25 @@
+#ifndef AK_ATOMIC_H
+#define AK_ATOMIC_H
+
+// The few atomic operations the Swift worker pool needs (Parallel.swift), as C11-style builtins
+// on a plain `long`, so Swift needs neither the Synchronization module nor a newer macOS.
+
+/// *p, with acquire ordering.
+static inline long ak_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+/// *p = v, with release ordering.
+static inline void ak_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/// *p += v; returns the old value (acquire-release).
+static inline long ak_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+
+/// A hint to the CPU that this thread is spinning (PAUSE on x86-64, YIELD on arm64).
+static inline void ak_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+#endif
