@@ -97,9 +97,7 @@ public struct BFloat16Weights: Sendable {
     /// Whether these are `weight` rounded, i.e. `weight` is the very tensor they were made from
     /// and has not been modified since (a modification copies the shared storage first).
     public func isRounded(from weight: Tensor) -> Bool {
-        source.shape == weight.shape && source.withUnsafeBufferPointer { a in
-            weight.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
-        }
+        source.sharesStorage(with: weight)
     }
 
     /// The FP32 value of every rounded weight, `[outputSize, inputSize]`: `bf16(W)`.
@@ -126,9 +124,7 @@ public struct BFloat16Weights: Sendable {
     package static func kernel(rows: Int) -> BFloat16Kernel {
         let current = BFloat16Kernel.current
         guard current == .amx else { return current }
-        let rowGroups = MatrixMultiply.rowGroups
-        let choiceRows = MatrixMultiply.rowIndependent ? 1 : (rowGroups > 1 && rows % rowGroups == 0 ? rows / rowGroups : rows)
-        return choiceRows < amxMinimumRows ? .avx512 : .amx
+        return MatrixMultiply.choiceRows(rows) < amxMinimumRows ? .avx512 : .amx
     }
 
     /// The product with a chosen kernel and thread count (tests and benchmarks).

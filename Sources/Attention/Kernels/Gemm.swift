@@ -47,8 +47,7 @@ extension MatrixMultiply {
             ldc >= n && lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n),
             "gemm: leading dimensions lda=\(lda) ldb=\(ldb) ldc=\(ldc) too small for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
-        // The rows the automatic choice is made for (see `rowIndependent` and `rowGroups`).
-        let choiceRows = rowIndependent ? 1 : (rowGroups > 1 && m % rowGroups == 0 ? m / rowGroups : m)
+        let choiceRows = choiceRows(m)
         switch path {
         case .naive:
             naive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
@@ -110,6 +109,19 @@ extension MatrixMultiply {
     /// used only `m` times (decoding one token has `m = 1`).
     package static let fewRowsLimit = 4
 
+    /// The rows a product of `m` rows chooses its kernel for: 1 under ``rowIndependent``, one
+    /// group's rows under ``rowGroups``, else `m`. Every kernel choice that depends on the row
+    /// count (FP32 and BF16) goes through this, so a row of a batch gets the bits it gets alone.
+    package static func choiceRows(_ m: Int) -> Int {
+        rowIndependent ? 1 : (rowGroups > 1 && m % rowGroups == 0 ? m / rowGroups : m)
+    }
+
+    /// Whether `.automatic` runs the packed kernel for an m×n×k product.
+    package static func automaticPacks(m: Int, n: Int, k: Int) -> Bool {
+        let rows = choiceRows(m)
+        return rows > fewRowsLimit && rows * n * k >= packingThreshold
+    }
+
     /// The few-row product with the columns of C split across `workers` threads (disjoint
     /// outputs, and each entry summed in the same order whatever the split).
     private static func rowsParallel(
@@ -137,42 +149,54 @@ extension MatrixMultiply {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
         kernel: SIMDLevel, workers: Int
     ) {
-        // Split along whole register tiles of the level's micro-kernel.
-        var mrC = 0, nrC = 0
-        ak_sgemm_tile(kernel.rawValue, &mrC, &nrC)
-        let (mr, nr) = (Int(mrC), Int(nrC))
-        let rowTiles = (m + mr - 1) / mr
-        let columnTiles = (n + nr - 1) / nr
-        let splitColumns = columnTiles >= rowTiles
-        let tiles = splitColumns ? columnTiles : rowTiles
-        let chunks = max(1, min(workers, tiles))
+        let split = TileSplit(m: m, n: n, level: kernel, workers: workers)
         let ta: Int32 = transposeA ? 1 : 0, tb: Int32 = transposeB ? 1 : 0, acc: Int32 = accumulate ? 1 : 0
-
-        func runChunk(_ chunk: Int) {
-            let tileLow = tiles * chunk / chunks, tileHigh = tiles * (chunk + 1) / chunks
-            if splitColumns {
-                let j0 = tileLow * nr, j1 = min(n, tileHigh * nr)
-                guard j0 < j1 else { return }
-                // Columns j0..<j1 of op(B): B shifted by j0 columns (or j0 stored rows when transposed).
-                let bBlock = transposeB ? b + j0 * ldb : b + j0
-                GemmScratchPool.shared.withScratch(columns: j1 - j0) { s in
-                    ak_sgemm_packed(m, j1 - j0, k, a, lda, ta, bBlock, ldb, tb, c + j0, ldc, acc, s.packA, s.packB, kernel.rawValue)
-                }
-            } else {
-                let i0 = tileLow * mr, i1 = min(m, tileHigh * mr)
-                guard i0 < i1 else { return }
-                // Rows i0..<i1 of op(A): A shifted by i0 rows (or i0 stored columns when transposed).
-                let aBlock = transposeA ? a + i0 : a + i0 * lda
-                GemmScratchPool.shared.withScratch(columns: n) { s in
-                    ak_sgemm_packed(i1 - i0, n, k, aBlock, lda, ta, b, ldb, tb, c + i0 * ldc, ldc, acc, s.packA, s.packB, kernel.rawValue)
-                }
+        split.run { rows, columns in
+            // Rows i0… of op(A): A shifted by i0 rows (or stored columns when transposed);
+            // columns j0… of op(B): B shifted by j0 columns (or stored rows when transposed).
+            let (i0, j0) = (rows.lowerBound, columns.lowerBound)
+            let aBlock = transposeA ? a + i0 : a + i0 * lda
+            let bBlock = transposeB ? b + j0 * ldb : b + j0
+            GemmScratchPool.shared.withScratch(columns: columns.count) { s in
+                ak_sgemm_packed(rows.count, columns.count, k, aBlock, lda, ta, bBlock, ldb, tb, c + i0 * ldc + j0, ldc, acc,
+                                s.packA, s.packB, kernel.rawValue)
             }
         }
+    }
+}
 
-        if chunks == 1 {
-            runChunk(0)
-        } else {
-            parallelFor(chunks, runChunk)
+/// C (m×n) cut into at most `workers` blocks of whole register tiles of a level's micro-kernel,
+/// along the columns or the rows (whichever has more tiles; the other stays whole), one block
+/// per thread. The packed kernels sum every entry in an order that depends only on k, so the
+/// split never changes the result.
+package struct TileSplit {
+    let m: Int, n: Int, mr: Int, nr: Int
+    let splitColumns: Bool
+    let tiles: Int, chunks: Int
+
+    package init(m: Int, n: Int, level: SIMDLevel, workers: Int) {
+        var mrC = 0, nrC = 0
+        ak_sgemm_tile(level.rawValue, &mrC, &nrC)
+        (self.m, self.n, mr, nr) = (m, n, Int(mrC), Int(nrC))
+        let rowTiles = (m + mr - 1) / mr, columnTiles = (n + nr - 1) / nr
+        splitColumns = columnTiles >= rowTiles
+        tiles = splitColumns ? columnTiles : rowTiles
+        chunks = max(1, min(workers, tiles))
+    }
+
+    /// Block `chunk`'s rows and columns of C (empty when the block has no tile).
+    package func block(_ chunk: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let low = tiles * chunk / chunks, high = tiles * (chunk + 1) / chunks
+        if splitColumns { return (0..<m, min(n, low * nr)..<min(n, high * nr)) }
+        return (min(m, low * mr)..<min(m, high * mr), 0..<n)
+    }
+
+    /// Runs `body` on every non-empty block, in parallel when there are several.
+    package func run(_ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        func runChunk(_ chunk: Int) {
+            let (rows, columns) = block(chunk)
+            if !rows.isEmpty && !columns.isEmpty { body(rows, columns) }
         }
+        if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
     }
 }

@@ -22,7 +22,7 @@ package final class PrepackedWeights: @unchecked Sendable {
     package func panels(for weight: Tensor, level: SIMDLevel) -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        if let source, self.level == level, Self.sameStorage(source, weight) { return panels }
+        if let source, self.level == level, source.sharesStorage(with: weight) { return panels }
         let (n, k) = (weight.shape[0], weight.shape[1])
         var packed = [Float](repeating: 0, count: ak_sgemm_prepacked_b_floats(n, k, level.rawValue))
         weight.withUnsafeBufferPointer { w in
@@ -32,11 +32,6 @@ package final class PrepackedWeights: @unchecked Sendable {
         }
         (source, self.level, panels) = (weight, level, packed)
         return packed
-    }
-
-    /// Whether two tensors are one storage (not merely equal values).
-    private static func sameStorage(_ a: Tensor, _ b: Tensor) -> Bool {
-        a.shape == b.shape && a.withUnsafeBufferPointer { p in b.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress } }
     }
 }
 
@@ -49,40 +44,24 @@ extension MatrixMultiply {
         _ x: Tensor, _ weight: Tensor, cache: PrepackedWeights, threads: Int = Threading.threadCount
     ) -> Tensor {
         let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[0])
-        let choiceRows = rowIndependent ? 1 : (rowGroups > 1 && m % rowGroups == 0 ? m / rowGroups : m)
-        guard m > 0, n > 0, k > 0, choiceRows > fewRowsLimit, choiceRows * n * k >= packingThreshold else {
+        guard m > 0, n > 0, k > 0, automaticPacks(m: m, n: n, k: k) else {
             return x.matmul(weight, transposingOther: true)
         }
         let level = SIMDLevel.current
         let panels = cache.panels(for: weight, level: level)
-        let workers = m * n * k < threadingThreshold ? 1 : max(1, threads)
-        var mrC = 0, nrC = 0
-        ak_sgemm_tile(level.rawValue, &mrC, &nrC)
-        let (mr, nr) = (Int(mrC), Int(nrC))
-        let rowTiles = (m + mr - 1) / mr, columnTiles = (n + nr - 1) / nr
-        let splitColumns = columnTiles >= rowTiles
-        let tiles = splitColumns ? columnTiles : rowTiles
-        let chunks = max(1, min(workers, tiles))
+        let split = TileSplit(m: m, n: n, level: level, workers: m * n * k < threadingThreshold ? 1 : max(1, threads))
         return Tensor(uninitializedShape: [m, n]) { out in
             guard let c = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xs in
                 panels.withUnsafeBufferPointer { pb in
                     guard let a = xs.baseAddress, let b = pb.baseAddress else { return }
-                    func runChunk(_ chunk: Int) {
-                        let low = tiles * chunk / chunks, high = tiles * (chunk + 1) / chunks
+                    split.run { rows, columns in
+                        let (i0, j0) = (rows.lowerBound, columns.lowerBound)
                         GemmScratchPool.shared.withScratch(columns: 1) { s in
-                            if splitColumns {
-                                let j0 = low * nr, j1 = min(n, high * nr)
-                                guard j0 < j1 else { return }
-                                ak_sgemm_prepacked(m, j1 - j0, k, a, k, 0, b, n, j0, c + j0, n, 0, s.packA, level.rawValue)
-                            } else {
-                                let i0 = low * mr, i1 = min(m, high * mr)
-                                guard i0 < i1 else { return }
-                                ak_sgemm_prepacked(i1 - i0, n, k, a + i0 * k, k, 0, b, n, 0, c + i0 * n, n, 0, s.packA, level.rawValue)
-                            }
+                            ak_sgemm_prepacked(rows.count, columns.count, k, a + i0 * k, k, 0, b, n, j0, c + i0 * n + j0, n, 0,
+                                               s.packA, level.rawValue)
                         }
                     }
-                    if chunks == 1 { runChunk(0) } else { parallelFor(chunks, runChunk) }
                 }
             }
         }

@@ -120,6 +120,15 @@ extension String {
     }
 }
 
+extension Tensor {
+    /// Whether `other` is this very storage (same shape, same buffer), not merely equal values.
+    /// A cache that keeps a copy of a tensor can tell this way that the tensor was not modified
+    /// since: a modification of a shared buffer copies it first.
+    package func sharesStorage(with other: Tensor) -> Bool {
+        shape == other.shape && withUnsafeBufferPointer { a in other.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+    }
+}
+
 /// Pins the storage of several tensors for the duration of `body`: what nested
 /// `withUnsafeBufferPointer` calls do, without the pyramid.
 package func withUnsafeBufferPointers<R>(_ tensors: [Tensor], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
