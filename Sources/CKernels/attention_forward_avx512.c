@@ -70,8 +70,8 @@ AK_AVX512_INLINE void scores_block(const int mr, const int np, const float *pane
     default: break;                                                                       \
     }
 
-AK_AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
-                                 float *st, long ld) {
+AK_AVX512_INLINE void scores_strided(const float *qhat, long rows_padded, long d, const float *k, long cols,
+                                      float *st, long ld) {
     long p0 = 0;
     for (; p0 + 32 <= rows_padded; p0 += 32) {
         const float *panel = qhat + p0 * d;
@@ -186,6 +186,16 @@ AK_AVX512 static void accumulate_avx512(const float *st, long ld, long rows, lon
     case 1: accumulate_rows(1, sr, ld, cols, v, ldv, dv_padded, orow, ldo, ar); break;
     default: break;
     }
+}
+
+AK_AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
+                                 float *st, long ld) {
+    // D = 64 and 128 (the common head sizes) as compile-time constants: each broadcast of a key
+    // element is then one address with a constant offset instead of an integer add per key row
+    // (issued on the FMA ports). Same instructions otherwise, same bits.
+    if (d == 64) scores_strided(qhat, rows_padded, 64, k, cols, st, ld);
+    else if (d == 128) scores_strided(qhat, rows_padded, 128, k, cols, st, ld);
+    else scores_strided(qhat, rows_padded, d, k, cols, st, ld);
 }
 
 const ak_forward_ops ak_forward_ops_avx512 = {

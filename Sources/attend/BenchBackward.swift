@@ -40,9 +40,33 @@ struct BenchBackward: ParsableCommand {
     @Option(help: "Worker threads (default: ATTEND_THREADS, else every core).")
     var threads: Int?
 
+    /// Which lines to run.
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case fused, reference, long
+    }
+
+    @Option(help: "Run only one part: fused (the standard shapes), reference (N ≤ 1024) or long (N=16384).")
+    var only: Part?
+
+    @Option(help: ArgumentHelp("Run only these sequence lengths (comma-separated, e.g. 1024,2048).",
+                               valueName: "n,n,…"))
+    var lengths: String?
+
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try lengthFilter()
+    }
+
+    /// The lengths of `--lengths`, or nil for every length.
+    private func lengthFilter() throws -> Set<Int>? {
+        guard let lengths else { return nil }
+        let parts = lengths.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == parts.count, !values.isEmpty, values.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--lengths must be positive integers separated by commas, got '\(lengths)'")
+        }
+        return Set(values)
     }
 
     /// One measured line.
@@ -56,12 +80,16 @@ struct BenchBackward: ParsableCommand {
 
     func run() throws {
         if let threads { setenv("ATTEND_THREADS", String(threads), 1) }
-        var cases = AttentionBenchCase.standard(quick: quick).map { ($0, "fused") }
-        cases += AttentionBenchCase.standard(quick: quick).filter { $0.length <= 1024 }.map { ($0, "reference") }
-        if !quick {
+        var cases: [(AttentionBenchCase, String)] = []
+        if only == nil || only == .fused { cases += AttentionBenchCase.standard(quick: quick).map { ($0, "fused") } }
+        if only == nil || only == .reference {
+            cases += AttentionBenchCase.standard(quick: quick).filter { $0.length <= 1024 }.map { ($0, "reference") }
+        }
+        if only == .long || (only == nil && !quick) {
             cases.append((AttentionBenchCase(batch: 1, queryHeads: 8, keyValueHeads: 8, length: 16_384,
                                              headDimension: 64, causal: true), "fused"))
         }
+        if let keep = try lengthFilter() { cases = cases.filter { keep.contains($0.0.length) } }
         var rows: [Row] = []
         if !json {
             #if DEBUG

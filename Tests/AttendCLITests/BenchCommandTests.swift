@@ -31,6 +31,20 @@ import Testing
         #expect(rows.contains { $0["kind"] as? String == "gemm" }, "a GEMM row")
     }
 
+    @Test func backwardOnlyAndLengthsPickTheLines() throws {
+        let (status, stdout, stderr) = try Self.runAttend(
+            ["bench", "backward", "--quick", "--json", "--repeats", "1", "--only", "fused", "--lengths", "128"])
+        #expect(status == 0, "attend bench backward --only fused --lengths 128 exited \(status): \(stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [[String: Any]], "a JSON array: \(stdout.prefix(200))")
+        #expect(!rows.isEmpty, "at least one line")
+        #expect(rows.allSatisfy { $0["implementation"] as? String == "fused" && $0["length"] as? Int == 128 },
+                "only fused lines of N=128: \(rows.map { ($0["implementation"] ?? "?", $0["length"] ?? "?") })")
+        #expect(rows.allSatisfy { ($0["forwardBackwardGFLOPs"] as? Double ?? 0) > 0 }, "positive GFLOP/s")
+        let (bad, _, badError) = try Self.runAttend(["bench", "backward", "--lengths", "128,x"])
+        #expect(bad == 64, "a malformed --lengths is a usage error (64), got \(bad)")
+        #expect(badError.contains("--lengths"), "the error names the option: \(badError)")
+    }
+
     @Test func badRepeatsIsAUsageError() throws {
         let (status, _, stderr) = try Self.runAttend(["bench", "kernels", "--repeats", "0"])
         #expect(status != 0, "--repeats 0 must fail")
