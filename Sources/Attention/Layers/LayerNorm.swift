@@ -1,3 +1,5 @@
+import CKernels
+
 /// Layer normalisation over the last axis:
 /// `y = (x − μ) / √(σ² + ε) · γ + β`, with `μ`, `σ²` the mean and (biased) variance of the row.
 public struct LayerNorm: ParameterContainer, Sendable {
@@ -19,29 +21,13 @@ public struct LayerNorm: ParameterContainer, Sendable {
         self.weight = weight; self.bias = bias; self.epsilon = epsilon
     }
 
+    /// `y = (x − μ)·rstd·γ + β` row by row over the last axis, `rstd = 1/√(σ² + ε)`. The rows run
+    /// through the C row kernel of training (`ak_train_norm_forward` at the process's SIMD
+    /// level), split across threads by rows, so inference and the training tape give the same bits.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let n = size
         checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "LayerNorm: input shape \(x.shape) must end in size \(n)")
-        return Tensor(uninitializedShape: x.shape) { out in
-            x.withUnsafeBufferPointer { src in
-                weight.withUnsafeBufferPointer { g in
-                    let beta = bias?.scalars
-                    for r in 0..<(x.count / n) {
-                        let base = r * n
-                        var mean: Float = 0
-                        for j in 0..<n { mean += src[base + j] }
-                        mean /= Float(n)
-                        var variance: Float = 0
-                        for j in 0..<n { let d = src[base + j] - mean; variance += d * d }
-                        variance /= Float(n)
-                        let inv = 1 / (variance + epsilon).squareRoot()
-                        for j in 0..<n {
-                            out[base + j] = (src[base + j] - mean) * inv * g[j] + (beta?[j] ?? 0)
-                        }
-                    }
-                }
-            }
-        }
+        return normalizedRows(x, weight: weight, bias: bias, epsilon: epsilon, centred: true)
     }
 
     public mutating func visitParameters(prefix: String, _ body: (String, inout Tensor) throws -> Void) rethrows {
@@ -50,5 +36,29 @@ public struct LayerNorm: ParameterContainer, Sendable {
             defer { bias = b }
             try body(Self.join(prefix, "bias"), &b)
         }
+    }
+}
+
+/// LayerNorm (`centred`) or RMSNorm rows of `x` over its last axis, through `ak_train_norm_forward`
+/// (see ak_training.h), blocks of rows in parallel. Each row is computed by one thread alone, so
+/// the result does not depend on the thread count.
+func normalizedRows(_ x: Tensor, weight: Tensor, bias: Tensor?, epsilon: Float, centred: Bool) -> Tensor {
+    let n = weight.count
+    let rows = n == 0 ? 0 : x.count / n
+    return Tensor(uninitializedShape: x.shape) { out in
+        guard rows > 0 else { return }
+        x.withUnsafeBufferPointer { src in weight.withUnsafeBufferPointer { g in
+            func run(_ beta: UnsafePointer<Float>?) {
+                parallelChunks(rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * range.count) { stats in
+                        let offset = range.lowerBound * n
+                        ak_train_norm_forward(
+                            src.baseAddress! + offset, g.baseAddress!, beta, out.baseAddress! + offset,
+                            stats.baseAddress!, stats.baseAddress! + range.count, range.count, n, epsilon, centred ? 1 : 0)
+                    }
+                }
+            }
+            if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+        } }
     }
 }

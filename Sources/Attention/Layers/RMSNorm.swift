@@ -27,19 +27,7 @@ public struct RMSNorm: ParameterContainer, Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let n = size
         checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == n, "RMSNorm: input shape \(x.shape) must end in size \(n)")
-        return Tensor(uninitializedShape: x.shape) { out in
-            x.withUnsafeBufferPointer { src in
-                weight.withUnsafeBufferPointer { g in
-                    for r in 0..<(x.count / n) {
-                        let base = r * n
-                        var sumOfSquares: Float = 0
-                        for j in 0..<n { sumOfSquares += src[base + j] * src[base + j] }
-                        let inverse = 1 / (sumOfSquares / Float(n) + epsilon).squareRoot()
-                        for j in 0..<n { out[base + j] = src[base + j] * inverse * g[j] }
-                    }
-                }
-            }
-        }
+        return normalizedRows(x, weight: weight, bias: nil, epsilon: epsilon, centred: false)
     }
 
     public mutating func visitParameters(prefix: String, _ body: (String, inout Tensor) throws -> Void) rethrows {
