@@ -102,3 +102,9 @@ const char *ak_simd_level_name(int level) {
 }
 
 const char *ak_cpu_simd_name(void) { return ak_simd_level_name(ak_simd_level()); }
+
+// ---- threads ----------------------------------------------------------------------------------
+#include "ak_atomic.h"
+#include <sched.h>
+
+void ak_thread_yield(void) { sched_yield(); }

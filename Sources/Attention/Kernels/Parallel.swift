@@ -35,35 +35,49 @@ package func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 /// Why not only Dispatch: which thread runs which item of `concurrentPerform` changes from call
 /// to call, so a product repeated with the same weight (every layer of every decoded token)
 /// finds its block of the weight in another core's cache. Here participant `p` (0 = the caller,
-/// 1… the workers) always takes item `p` first, so a thread's block of C, and the weight behind
-/// it, stays in its core's L2 across calls; the items beyond are then taken in order by whoever
-/// is free, which balances uneven work as Dispatch would.
+/// 1… the workers) takes item `p` first when it gets there in time, so a thread's block of C, and
+/// the weight behind it, stays in its core's L2 across calls; the items beyond are then taken in
+/// order by whoever is free, which balances uneven work as Dispatch would.
+///
+/// **No one waits for a thread that is not running.** A participant that finds no shared item
+/// left takes any reserved item `q` that its participant has not claimed yet (one atomic
+/// exchange per item decides), and the caller waits only for items in progress, never for a
+/// worker to wake up. A worker joins a job only while it is open (checked under the lock) and the
+/// caller, having closed it, waits only for the workers that joined. Waits spin briefly and then
+/// yield the core (`sched_yield`): on a machine busier than its cores, the thread being waited
+/// for has usually been preempted, and spinning on would only keep it off the core. (The first
+/// version reserved item `p` for participant `p` outright and spun until every worker had
+/// checked in: with one core taken by another process, `baby` training fell from ~21 k to ~5.6 k
+/// tokens/s, over half of its samples spinning.)
 ///
 /// Workers spin for a few microseconds after a job before they sleep, so the many small
 /// products of a training step do not each pay a wake-up. One job at a time: a call that finds
 /// the pool busy (nested inside an item, or from another thread) returns false and the caller
-/// uses Dispatch. The caller returns only after every worker has left the job, so no item runs
-/// after `parallelFor` returns.
+/// uses Dispatch. The caller returns only after every worker that joined has left the job, so
+/// no item runs, and no reference to the body is left, after `parallelFor` returns.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Threading.threadCount - 1)
 
-    /// Spins (PAUSE instructions) a worker makes before it sleeps: ~20–50 µs.
+    /// Spins (PAUSE instructions) a worker makes before it sleeps, and a waiting caller makes
+    /// before it starts yielding its core.
     private static let spinLimit = 20_000
 
     private let condition = NSCondition()
     private let workers: Int
-    /// Shared counters (atomics): [0] job generation, [1] next shared item, [2] participants
-    /// still inside the job.
+    /// Shared counters (atomics): [0] job generation, [1] next shared item, [2] workers inside
+    /// the job (holding its body), [3] items finished, [4 + p] item `p` claimed (p ≤ workers).
     private let counters: UnsafeMutablePointer<Int>
-    /// Guarded by `condition`: a job is running; its body and item count.
+    /// Guarded by `condition`: a job is running (until every joined worker has left), it still
+    /// admits workers, its body and item count.
     private var busy = false
+    private var open = false
     private var body: UncheckedSendableBox<(Int) -> Void>?
     private var count = 0
 
     init(workers: Int) {
         self.workers = max(0, workers)
-        counters = .allocate(capacity: 3)
-        counters.initialize(repeating: 0, count: 3)
+        counters = .allocate(capacity: 5 + self.workers)
+        counters.initialize(repeating: 0, count: 5 + self.workers)
         for worker in 0..<self.workers {
             let thread = Thread { [unowned self] in self.workerLoop(participant: worker + 1) }
             thread.name = "attend-worker-\(worker + 1)"
@@ -74,6 +88,8 @@ final class WorkerPool: @unchecked Sendable {
     private var generation: UnsafeMutablePointer<Int> { counters }
     private var nextShared: UnsafeMutablePointer<Int> { counters + 1 }
     private var inside: UnsafeMutablePointer<Int> { counters + 2 }
+    private var finished: UnsafeMutablePointer<Int> { counters + 3 }
+    private func claimed(_ participant: Int) -> UnsafeMutablePointer<Int> { counters + 4 + participant }
 
     /// Runs `body(i)` for `i` in `0..<count` on the caller and the workers; false (nothing run)
     /// when the pool is busy or has no workers.
@@ -84,41 +100,70 @@ final class WorkerPool: @unchecked Sendable {
             return false
         }
         busy = true
+        open = true
         self.body = body
         self.count = count
         ak_atomic_store(nextShared, workers + 1)
-        ak_atomic_store(inside, workers + 1)
+        ak_atomic_store(finished, 0)
+        for p in 0...workers { ak_atomic_store(claimed(p), 0) }
         ak_atomic_fetch_add(generation, 1)   // spinning workers see this at once
         condition.broadcast()                // sleeping ones are woken
         condition.unlock()
         participate(0, body: body, count: count)
-        ak_atomic_fetch_add(inside, -1)
-        while ak_atomic_load(inside) > 0 { ak_spin_pause() }
+        Self.wait { ak_atomic_load(self.finished) >= count }
         condition.lock()
+        open = false
         self.body = nil
+        condition.unlock()
+        Self.wait { ak_atomic_load(self.inside) == 0 }
+        condition.lock()
         busy = false
         condition.unlock()
         return true
     }
 
-    /// Item `participant` first (its own block, for cache affinity), then shared items in order.
-    /// The caller of this marks the participant as out of the job (`inside`) only after its
-    /// reference to `body` is gone: `withoutActuallyEscaping` checks that none is left.
-    private func participate(_ participant: Int, body: UncheckedSendableBox<(Int) -> Void>, count: Int) {
-        if participant < count { body.value(participant) }
-        while true {
-            let item = ak_atomic_fetch_add(nextShared, 1)
-            guard item < count else { break }
-            body.value(item)
+    /// Spins until `done()`, then yields the core between checks.
+    private static func wait(until done: () -> Bool) {
+        var spins = 0
+        while !done() {
+            if spins < spinLimit {
+                ak_spin_pause()
+                spins += 1
+            } else {
+                ak_thread_yield()
+            }
         }
     }
 
-    /// A worker's share of the current job; its references to the job end when this returns.
-    private func workShare(participant: Int) {
+    /// Item `participant` first unless someone took it (its own block, for cache affinity), then
+    /// shared items in order, then any reserved item not yet claimed. Every item is run by the
+    /// one participant whose claim (exchange or counter) succeeded.
+    private func participate(_ participant: Int, body: UncheckedSendableBox<(Int) -> Void>, count: Int) {
+        func runItem(_ item: Int) {
+            body.value(item)
+            ak_atomic_fetch_add(finished, 1)
+        }
+        if participant < count, ak_atomic_exchange(claimed(participant), 1) == 0 { runItem(participant) }
+        while true {
+            let item = ak_atomic_fetch_add(nextShared, 1)
+            guard item < count else { break }
+            runItem(item)
+        }
+        for q in 0...workers where q < count {
+            if ak_atomic_load(claimed(q)) == 0, ak_atomic_exchange(claimed(q), 1) == 0 { runItem(q) }
+        }
+    }
+
+    /// A worker's share of the current job, if it is still open; its references to the job end
+    /// when this returns. True when it joined (the caller then leaves the job: `inside`).
+    private func workShare(participant: Int) -> Bool {
         condition.lock()
-        let body = self.body, count = self.count
+        let body = open ? self.body : nil, count = self.count
+        if body != nil { ak_atomic_fetch_add(inside, 1) }
         condition.unlock()
-        if let body { participate(participant, body: body, count: count) }
+        guard let body else { return false }
+        participate(participant, body: body, count: count)
+        return true
     }
 
     private func workerLoop(participant: Int) {
@@ -133,8 +178,7 @@ final class WorkerPool: @unchecked Sendable {
             while ak_atomic_load(generation) == seen { condition.wait() }
             seen = ak_atomic_load(generation)
             condition.unlock()
-            workShare(participant: participant)
-            ak_atomic_fetch_add(inside, -1)
+            if workShare(participant: participant) { ak_atomic_fetch_add(inside, -1) }
         }
     }
 }

@@ -13,6 +13,9 @@ static inline void ak_atomic_store(long *p, long v) { __atomic_store_n(p, v, __A
 /// *p += v; returns the old value (acquire-release).
 static inline long ak_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
 
+/// Stores v in *p and returns the old value (acquire-release).
+static inline long ak_atomic_exchange(long *p, long v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+
 /// A hint to the CPU that this thread is spinning (PAUSE on x86-64, YIELD on arm64).
 static inline void ak_spin_pause(void) {
 #if defined(__x86_64__)
@@ -21,5 +24,10 @@ static inline void ak_spin_pause(void) {
     __asm__ volatile("yield");
 #endif
 }
+
+/// Gives the rest of this thread's time slice to another runnable thread (sched_yield): what a
+/// waiting thread does once spinning has gone on long enough that the thread it waits for has
+/// probably been preempted (an oversubscribed machine), so that thread can run here.
+void ak_thread_yield(void);
 
 #endif
