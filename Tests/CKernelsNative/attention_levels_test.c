@@ -527,7 +527,11 @@ int main(void) {
     // GEMM: packed (every transpose, accumulate or not) and few-row, at every level.
     static const gemm_shape packed[] = {{1, 1, 1}, {7, 33, 20}, {15, 33, 31}, {29, 95, 300}, {100, 17, 64},
                                         {6, 16, 256}, {13, 47, 257}, {37, 70, 9}};
-    static const gemm_shape few[] = {{1, 70, 41}, {3, 70, 41}, {4, 129, 17}, {2, 33, 300}, {1, 1, 5}};
+    // Few-row: every row count of the 4-row tiles and past it (m = 5, 7), n not a multiple of the
+    // 4-, 8- or 16-column blocks, k not a multiple of 4 (the lane tails), k = 0, and a transposed A
+    // deeper than the variants' 2048-float row copies.
+    static const gemm_shape few[] = {{1, 70, 41}, {3, 70, 41}, {4, 129, 17}, {2, 33, 300}, {1, 1, 5},
+                                     {5, 39, 7}, {7, 18, 130}, {1, 35, 3}, {2, 6, 0}, {3, 9, 2050}};
     for (int li = 0; li < nlevels; li++) {
         double worst = 0;
         long count = 0;
