@@ -77,6 +77,6 @@ for pid in "${pids[@]}"; do
 done
 status=0
 if [ "$native" = 1 ]; then run_driver native "$build/native" || status=1; fi
-if [ "$cross" = 1 ]; then run_driver aarch64 "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1; fi
-if [ "$clang_cross" = 1 ]; then run_driver aarch64-clang "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64-clang" || status=1; fi
+if [ "$cross" = 1 ]; then run_driver aarch64 "$qemu" -cpu max -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1; fi
+if [ "$clang_cross" = 1 ]; then run_driver aarch64-clang "$qemu" -cpu max -L /usr/aarch64-linux-gnu "$build/aarch64-clang" || status=1; fi
 exit "$status"
