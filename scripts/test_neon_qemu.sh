@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 mode="${1:-all}"
 build="$(mktemp -d "${TMPDIR:-/tmp}/attend-neon.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
-sources=(Sources/CKernels/*.c Tests/CKernelsNative/attention_levels_test.c)
-flags=(-O2 -std=gnu11 -Wall -Wextra -ISources/CKernels/include -ISources/CKernels)
+sources=(Sources/CKernels/*.c Tests/CKernelsNative/*.c)
+flags=(-O2 -std=gnu11 -Wall -Wextra -ISources/CKernels/include -ISources/CKernels -ITests/CKernelsNative)
 
 # Runs a driver; passes only when it exits 0 and its last line reads "N passed, 0 failed".
 run_driver() {
