@@ -6,16 +6,29 @@
 //   - the fused attention backward (ak_attention_backward_key_block): dQ, dK, dV within 1e-4
 //     of Float64 and of portable, within 3× portable's own worst error + 2e-6, and bit-identical
 //     when run twice;
-//   - the packed and few-row GEMM: within the Float64 error budget 2(k+2)·2⁻²⁴·Σ|a||b|,
-//     nothing written outside C;
+//   - the packed and few-row GEMM (ak_sgemm_packed, ak_sgemm_rows: m = 1 … 7, k = 0, k mod 4 ≠ 0,
+//     a transposed A deeper than the row copies): within the Float64 error budget
+//     2(k+2)·2⁻²⁴·Σ|a||b|, nothing written outside C;
 //   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
 //     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
 //   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
 //     dV[j][i] is P(i, j) exactly, and every row Σⱼ P(i, j) is 1 within half an ulp of lse[i]
-//     (its own rounding) + 8·2⁻²⁴.
+//     (its own rounding) + 8·2⁻²⁴;
+//   - bf16_test.c: the BF16 GEMM (ak_bf16_gemm) at every variant the machine has (portable; neon
+//     and, with FEAT_BF16, neon-bf16 on arm64; avx2+fma, avx512-bf16, amx-bf16 on x86-64), rows
+//     1–40, n not a multiple of 16, odd k and k = 0: within (k+2)·2⁻²⁴·Σ|x̂Ŵ| of Float64 on the
+//     BF16-rounded operands, the portable bits for the FMA-sequence variants, the same bits when
+//     split into row and column blocks, inputs rounded like ak_bf16_from_float, nothing written
+//     outside C; and that the detected level chooses the best variant;
+//   - training_rows_test.c: every training row kernel (ak_train_ops_for) at every level against
+//     Float64 (softmax and its backward, LayerNorm/RMSNorm forward and backward, cross-entropy
+//     forward and backward, bias+GELU and its backward, AdamW, column sums, add, Σx², GELU in
+//     place) on widths 1, 7, 17, 65, 129, 257.
 // These are the budgets of Tests/AttentionTests (AttentionForwardTests, AttentionBackwardTests,
-// GemmTests, SIMDLevelTests). Built and run by scripts/ci/neon-qemu.sh: cross-compiled for
-// aarch64 and run under qemu-user (the NEON kernels), and natively (the x86 levels).
+// GemmTests, SIMDLevelTests, BFloat16Tests) and Tests/TrainingTests (TrainingRowLevelTests).
+// Built and run by scripts/test_neon_qemu.sh (CI: scripts/ci/neon.sh): cross-compiled for
+// aarch64 with gcc and clang and run under qemu-user (the NEON kernels; FEAT_BF16 with
+// -cpu max, and without it as a Neoverse-N1), and natively (the x86 levels).
 // Prints one line per failure and per kernel/level summary, then "N passed, M failed";
 // exits 1 when anything failed.
 #include "ak_attention.h"
