@@ -97,8 +97,9 @@ import TestSupport
         zip(a.scalars, b).filter { $0.0.bitPattern != $0.1.bitPattern }.count + abs(a.count - b.count)
     }
 
-    /// Portable, AVX2 and AVX512-BF16 give the same bits; AMX gives its own, the same for any
-    /// thread count; and for every kernel a row alone gets the bits it gets inside the batch.
+    /// Portable, NEON, AVX2 and AVX512-BF16 give the same bits; AMX and NEON-BF16 give their
+    /// own, the same for any thread count; and for every kernel a row alone gets the bits it
+    /// gets inside the batch.
     @Test func kernelsThreadCountsAndRowSubsetsAgreeBitForBit() {
         let kernels = BFloat16Kernel.allCases.filter(\.isAvailable)
         for (index, size) in Self.sizes.enumerated() {
@@ -107,7 +108,7 @@ import TestSupport
             let portable = weights.product(x, bias: bias, kernel: .portable, threads: 1)
             for kernel in kernels {
                 let own = weights.product(x, bias: bias, kernel: kernel, threads: 1)
-                if kernel != .amx {
+                if kernel.reproducesPortableBits {
                     #expect(Self.mismatches(own, portable.scalars) == 0, "\(kernel) \(size): differs from portable")
                 }
                 for threads in [2, 3] {
@@ -164,10 +165,22 @@ import TestSupport
     @Test func kernelChoiceFollowsTheSIMDLevel() {
         #expect(BFloat16Kernel.portable.isAvailable)
         #expect(BFloat16Kernel.current.isAvailable)
+        #if arch(x86_64)
         #expect(BFloat16Kernel.avx512.isAvailable == BFloat16Kernel.hardwareBFloat16)
-        if SIMDLevel.current == .avx512 && BFloat16Kernel.hardwareBFloat16 {
+        #expect(!BFloat16Kernel.neon.isAvailable && !BFloat16Kernel.neonBF16.isAvailable)
+        #elseif arch(arm64)
+        #expect(BFloat16Kernel.neon.isAvailable)
+        #expect(!BFloat16Kernel.neonBF16.isAvailable || BFloat16Kernel.hardwareBFloat16)
+        #expect(!BFloat16Kernel.avx2.isAvailable && !BFloat16Kernel.avx512.isAvailable && !BFloat16Kernel.amx.isAvailable)
+        #endif
+        if SIMDLevel.current == .avx512 && BFloat16Kernel.avx512.isAvailable {
             #expect(BFloat16Kernel.current == (BFloat16Kernel.amx.isAvailable ? .amx : .avx512))
         }
+        if SIMDLevel.current == .neon {
+            #expect(BFloat16Kernel.current == (BFloat16Kernel.neonBF16.isAvailable ? .neonBF16 : .neon))
+        }
         if SIMDLevel.current == .portable { #expect(BFloat16Kernel.current == .portable) }
+        #expect(BFloat16Kernel.allCases.map(\.description)
+                == ["portable", "neon", "avx2+fma", "avx512-bf16", "amx-bf16", "neon-bf16"])
     }
 }
