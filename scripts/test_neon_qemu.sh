@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Builds the CKernels C sources with the C test driver Tests/CKernelsNative/attention_levels_test.c
-# and runs it:
+# Builds the CKernels C sources with the C test driver Tests/CKernelsNative/*.c
+# (attention_levels_test.c holds main) and runs it:
 #   native   the host compiler (cc): every SIMD level of this machine (x86-64: portable,
-#            avx2+fma, avx512 where present) against portable and a double reference;
+#            avx2+fma, avx512 where present) against portable and a double reference, and every
+#            BF16 variant it has (avx2+fma, avx512-bf16, amx-bf16);
 #   aarch64  cross-compiled with Debian's aarch64-linux-gnu-gcc and run under qemu-user
-#            (qemu-aarch64 -L /usr/aarch64-linux-gnu): the NEON kernels (attention forward,
-#            backward, GEMM) against portable and the double reference; built once with gcc and,
-#            when clang is installed (it comes with Swift), once more with clang.
+#            (qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu: Armv8.x up to FEAT_BF16 and beyond),
+#            levels portable and neon; built once with gcc and, when clang is installed (it comes
+#            with Swift), once more with clang; the gcc build runs a second time as a Neoverse-N1
+#            (-cpu neoverse-n1: Armv8.2 without FEAT_BF16), where the run-time detection must
+#            fall back to the NEON BF16 kernel.
+# What the driver checks, at every level or variant the machine (or qemu's CPU) has: the fused
+# attention forward and backward, the packed and few-row GEMM, exp and its vector twins, the
+# BF16 GEMM (neon, neon-bf16 on arm64), and the training row kernels, each against a double
+# reference (see the header of Tests/CKernelsNative/attention_levels_test.c).
 # Usage: scripts/test_neon_qemu.sh [native|aarch64|all]   (default all)
 # Exits non-zero when a build fails, a driver reports a failure, or (aarch64) the cross
 # toolchain or qemu is missing (scripts/ci/neon.sh installs them). Build outputs go to a temp folder.
@@ -15,8 +22,8 @@ cd "$(dirname "$0")/.."
 mode="${1:-all}"
 build="$(mktemp -d "${TMPDIR:-/tmp}/attend-neon.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
-sources=(Sources/CKernels/*.c Tests/CKernelsNative/attention_levels_test.c)
-flags=(-O2 -std=gnu11 -Wall -Wextra -ISources/CKernels/include -ISources/CKernels)
+sources=(Sources/CKernels/*.c Tests/CKernelsNative/*.c)
+flags=(-O2 -std=gnu11 -Wall -Wextra -ISources/CKernels/include -ISources/CKernels -ITests/CKernelsNative)
 
 # Runs a driver; passes only when it exits 0 and its last line reads "N passed, 0 failed".
 run_driver() {
@@ -77,6 +84,9 @@ for pid in "${pids[@]}"; do
 done
 status=0
 if [ "$native" = 1 ]; then run_driver native "$build/native" || status=1; fi
-if [ "$cross" = 1 ]; then run_driver aarch64 "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1; fi
-if [ "$clang_cross" = 1 ]; then run_driver aarch64-clang "$qemu" -L /usr/aarch64-linux-gnu "$build/aarch64-clang" || status=1; fi
+if [ "$cross" = 1 ]; then
+  run_driver aarch64 "$qemu" -cpu max -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1
+  run_driver aarch64-n1 "$qemu" -cpu neoverse-n1 -L /usr/aarch64-linux-gnu "$build/aarch64" || status=1
+fi
+if [ "$clang_cross" = 1 ]; then run_driver aarch64-clang "$qemu" -cpu max -L /usr/aarch64-linux-gnu "$build/aarch64-clang" || status=1; fi
 exit "$status"

@@ -1,17 +1,15 @@
 // BF16 inference GEMM (see include/ak_bf16.h for the arithmetic every variant follows):
-// rounding and packing, the portable, AVX2+FMA and AVX512-BF16 tiles, and the driver.
+// rounding and packing, the portable, AVX2+FMA, AVX512-BF16 and AMX tiles, and the driver (the
+// arm64 tiles are in gemm_bf16_neon.c).
 #include "ak_bf16.h"
 #include "ak_cpu.h"
+#include "gemm_bf16_internal.h"
 #include <string.h>
 
 /// Rows of x rounded into the scratch at a time (the AVX-512 tile's height).
 #define BF16_MR 12
-/// Columns per packed panel; uint16 per pair step of a panel.
-#define PANEL 16
-#define PANEL_STEP (2 * PANEL)
 
 static inline uint32_t bits_of(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
-static inline float float_of(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
 
 uint16_t ak_bf16_from_float(float x) {
     uint32_t u = bits_of(x);
@@ -71,14 +69,6 @@ static void round_rows(const float *x, size_t ldx, size_t rows, size_t padded_ro
         memset(scratch + r * stride + k, 0, (stride - k) * sizeof(uint16_t));
     }
     if (padded_rows > rows) memset(scratch + rows * stride, 0, (padded_rows - rows) * stride * sizeof(uint16_t));
-}
-
-/// The columns of one panel that exist (the last panel may be partial).
-static inline size_t live_columns(size_t column, size_t n) { return n - column < PANEL ? n - column : PANEL; }
-
-/// acc (which started from C when accumulating) + bias, written to one row's `valid` columns.
-static inline void finish_store(const float *acc, float *c, const float *bias, size_t valid) {
-    for (size_t j = 0; j < valid; ++j) c[j] = bias ? acc[j] + bias[j] : acc[j];
 }
 
 // MARK: portable
@@ -396,6 +386,9 @@ int ak_bf16_clamp(int variant) {
     if (variant >= AK_BF16_AMX && ak_cpu_has_amx_bf16()) return AK_BF16_AMX;
     if (variant >= AK_BF16_AVX512 && ak_cpu_has_avx512_bf16()) return AK_BF16_AVX512;
     if (variant >= AK_BF16_AVX2 && ak_simd_available(AK_SIMD_AVX2)) return AK_BF16_AVX2;
+#elif defined(__aarch64__)
+    if (variant >= AK_BF16_NEON_BF16 && AK_BF16_NEON_BF16_BUILT && ak_cpu_has_arm_bf16()) return AK_BF16_NEON_BF16;
+    if (variant >= AK_BF16_NEON && ak_simd_available(AK_SIMD_NEON)) return AK_BF16_NEON;
 #else
     (void)variant;
 #endif
@@ -406,14 +399,17 @@ int ak_bf16_variant_for_level(int level) {
     const int clamped = ak_simd_clamp(level);
     if (clamped >= AK_SIMD_AVX512) return ak_bf16_clamp(AK_BF16_AMX);
     if (clamped >= AK_SIMD_AVX2) return ak_bf16_clamp(AK_BF16_AVX2);
+    if (clamped == AK_SIMD_NEON) return ak_bf16_clamp(AK_BF16_NEON_BF16);
     return AK_BF16_PORTABLE;
 }
 
 const char *ak_bf16_variant_name(int variant) {
     switch (variant) {
+    case AK_BF16_NEON: return "neon";
     case AK_BF16_AVX2: return "avx2+fma";
     case AK_BF16_AVX512: return "avx512-bf16";
     case AK_BF16_AMX: return "amx-bf16";
+    case AK_BF16_NEON_BF16: return "neon-bf16";
     default: return "portable";
     }
 }
@@ -444,6 +440,12 @@ void ak_bf16_gemm(size_t m, size_t n, size_t k, const float *x, size_t ldx,
         case AK_BF16_AMX: rows_amx(rows, n, kpp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
         case AK_BF16_AVX512: rows_avx512(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
         case AK_BF16_AVX2: rows_avx2(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+#endif
+#if defined(__aarch64__)
+#if AK_BF16_NEON_BF16_BUILT
+        case AK_BF16_NEON_BF16: ak_bf16_rows_neon_bf16(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
+#endif
+        case AK_BF16_NEON: ak_bf16_rows_neon(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
 #endif
         default: tile_portable(rows, n, kp, pstride, scratch, xstride, panels, b, ci, ldc, accumulate); break;
         }

@@ -1,10 +1,19 @@
 // Few-row GEMM (see ak_sgemm_rows in ak_gemm.h): the portable loops, the AVX2+FMA and AVX-512
-// variants compiled by attribute, and the run-time choice between them by SIMD level.
+// variants compiled by attribute, the NEON variant (arm64, architectural), and the run-time
+// choice between them by SIMD level. Every variant sums each C entry over p with one rounding
+// per step (an FMA, or a multiply and an add), in lanes and then across them, so each meets the
+// budget 2(k+2)·2⁻²⁴·Σ|a||b| of GemmTests; the lane split depends only on k and the level, never
+// on the rows or columns taken together or on how callers split C.
 #include "ak_gemm.h"
 #include "ak_cpu.h"
 #include <string.h>
 
 #define ROWS 4
+
+/// Up to ROWS rows of op(A), each contiguous (x[r][p] for p < k), times op(B) into the matching
+/// rows of C: one SIMD variant of the few-row product.
+typedef void (*rows_kernel)(size_t rows, size_t n, size_t k, const float *const x[ROWS],
+                            const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate);
 
 // Row r of op(A), as a pointer and a stride between its k entries.
 static inline const float *row_of(const float *a, size_t lda, int transpose_a, size_t r, size_t *step) {
@@ -39,8 +48,6 @@ static void rows_portable(size_t rows, size_t n, size_t k, const float *a, size_
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "ak_target.h"
-
-
 
 AK_AVX2 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -199,38 +206,153 @@ AK_AVX512 static void rows_avx512(size_t rows, size_t n, size_t k, const float *
 }
 #endif
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include "ak_target.h"
+
+// NEON, B stored n×k: C[r][j] = Σ_p x[r][p]·b[j][p] for R rows × J columns of 4-lane
+// accumulators (R·J ≤ 16, at least 8 at m = 1, so the FMA latency is covered while B streams
+// by), then the lanes summed (`vaddvq_f32`) and the k mod 4 tail added in order. Each entry's
+// sum depends only on k, never on R, J or the split.
+AK_NEON_INLINE void dots_neon(const int R, const int J, size_t k, const float *const x[ROWS],
+                              const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    float32x4_t s[ROWS][8];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) s[r][j] = vdupq_n_f32(0.0f);
+    size_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        float32x4_t bv[8];
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) bv[j] = vld1q_f32(b + (size_t)j * ldb + p);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const float32x4_t xv = vld1q_f32(x[r] + p);
+            AK_UNROLL
+            for (int j = 0; j < J; ++j) s[r][j] = vfmaq_f32(s[r][j], xv, bv[j]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) {
+            const float *bj = b + (size_t)j * ldb;
+            float t = vaddvq_f32(s[r][j]);
+            for (size_t q = p; q < k; ++q) t = __builtin_fmaf(x[r][q], bj[q], t);
+            float *cj = c + (size_t)r * ldc + j;
+            *cj = accumulate ? *cj + t : t;
+        }
+}
+
+// NEON, B stored k×n: C[r][j0 .. j0 + 4·V) (+)= Σ_p x[r][p]·b[p][...] for R rows and V 4-wide
+// column vectors, summed over p in order from C (or 0), one FMA per step.
+AK_NEON_INLINE void axpys_neon(const int R, const int V, size_t k, const float *const x[ROWS],
+                               const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    float32x4_t s[ROWS][8];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) s[r][v] = accumulate ? vld1q_f32(c + (size_t)r * ldc + 4 * v) : vdupq_n_f32(0.0f);
+    for (size_t p = 0; p < k; ++p) {
+        const float *bp = b + p * ldb;
+        float32x4_t bv[8];
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) bv[v] = vld1q_f32(bp + 4 * v);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const float xr = x[r][p];
+            AK_UNROLL
+            for (int v = 0; v < V; ++v) s[r][v] = vfmaq_n_f32(s[r][v], bv[v], xr);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) vst1q_f32(c + (size_t)r * ldc + 4 * v, s[r][v]);
+}
+
+/// The last n mod 4 columns of B stored k×n, one FMA per step as in axpys_neon.
+AK_NEON_INLINE void axpys_scalar(const int R, size_t n, size_t k, const float *const x[ROWS],
+                                 const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    for (int r = 0; r < R; ++r)
+        for (size_t j = 0; j < n; ++j) {
+            float t = accumulate ? c[(size_t)r * ldc + j] : 0.0f;
+            for (size_t p = 0; p < k; ++p) t = __builtin_fmaf(x[r][p], b[p * ldb + j], t);
+            c[(size_t)r * ldc + j] = t;
+        }
+}
+
+/// R rows: 8 accumulators at one row, 16 at two to four (of the 32 q registers), plus the
+/// operand loads.
+AK_NEON_INLINE void rows_neon_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
+                                    const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    if (tb) {
+        const int J = R == 1 ? 8 : 4;
+        size_t j = 0;
+        for (; j + (size_t)J <= n; j += (size_t)J) dots_neon(R, J, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);
+        for (; j < n; ++j) dots_neon(R, 1, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);
+    } else {
+        const int V = R <= 2 ? 8 : 4;
+        size_t j = 0;
+        for (; j + 4 * (size_t)V <= n; j += 4 * (size_t)V) axpys_neon(R, V, k, x, b + j, ldb, c + j, ldc, accumulate);
+        for (; j + 4 <= n; j += 4) axpys_neon(R, 1, k, x, b + j, ldb, c + j, ldc, accumulate);
+        if (j < n) axpys_scalar(R, n - j, k, x, b + j, ldb, c + j, ldc, accumulate);
+    }
+}
+
+static void rows_neon(size_t rows, size_t n, size_t k, const float *const x[ROWS],
+                      const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    switch (rows) {
+    case 4: rows_neon_fixed(4, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 3: rows_neon_fixed(3, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 2: rows_neon_fixed(2, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    default: rows_neon_fixed(1, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    }
+}
+#endif
+
+/// The vector variant for a clamped level, or NULL for the portable loops.
+static rows_kernel kernel_for(int level) {
+    switch (level) {
+#if defined(__x86_64__)
+    case AK_SIMD_AVX512: return rows_avx512;
+    case AK_SIMD_AVX2: return rows_avx2;
+#endif
+#if defined(__aarch64__)
+    case AK_SIMD_NEON: return rows_neon;
+#endif
+    default: return NULL;
+    }
+}
+
 void ak_sgemm_rows(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
                    const float *b, size_t ldb, int transpose_b, float *c, size_t ldc, int accumulate, int level) {
     if (m == 0 || n == 0) return;
-    level = ak_simd_clamp(level);
-#if defined(__x86_64__)
-    if (level == AK_SIMD_AVX2 || level == AK_SIMD_AVX512) {
-        // Contiguous copies of the rows only when A is transposed (its rows are strided).
-        enum { STACK = 2048 };
-        float stack[ROWS * STACK];
-        for (size_t i = 0; i < m; i += ROWS) {
-            const size_t rows = m - i < ROWS ? m - i : ROWS;
-            const float *x[ROWS];
-            if (!transpose_a || k > STACK) {
-                if (transpose_a) {  // long strided rows: the portable loops
-                    rows_portable(rows, n, k, a + i, lda, 1, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
-                    continue;
-                }
-                for (size_t r = 0; r < ROWS; ++r) x[r] = a + (i + (r < rows ? r : 0)) * lda;
-            } else {
-                for (size_t r = 0; r < rows; ++r) {
-                    for (size_t p = 0; p < k; ++p) stack[r * STACK + p] = a[p * lda + i + r];
-                    x[r] = stack + r * STACK;
-                }
-                for (size_t r = rows; r < ROWS; ++r) x[r] = x[0];
-            }
-            if (level == AK_SIMD_AVX512)
-                rows_avx512(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
-            else
-                rows_avx2(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
-        }
+    const rows_kernel kernel = kernel_for(ak_simd_clamp(level));
+    if (kernel == NULL) {
+        rows_portable(m, n, k, a, lda, transpose_a, b, ldb, transpose_b, c, ldc, accumulate);
         return;
     }
-#endif
-    rows_portable(m, n, k, a, lda, transpose_a, b, ldb, transpose_b, c, ldc, accumulate);
+    // Contiguous copies of the rows only when A is transposed (its rows are strided).
+    enum { STACK = 2048 };
+    float stack[ROWS * STACK];
+    for (size_t i = 0; i < m; i += ROWS) {
+        const size_t rows = m - i < ROWS ? m - i : ROWS;
+        const float *x[ROWS];
+        if (!transpose_a || k > STACK) {
+            if (transpose_a) {  // long strided rows: the portable loops
+                rows_portable(rows, n, k, a + i, lda, 1, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
+                continue;
+            }
+            for (size_t r = 0; r < ROWS; ++r) x[r] = a + (i + (r < rows ? r : 0)) * lda;
+        } else {
+            for (size_t r = 0; r < rows; ++r) {
+                for (size_t p = 0; p < k; ++p) stack[r * STACK + p] = a[p * lda + i + r];
+                x[r] = stack + r * STACK;
+            }
+            for (size_t r = rows; r < ROWS; ++r) x[r] = x[0];
+        }
+        kernel(rows, n, k, x, b, ldb, transpose_b, c + i * ldc, ldc, accumulate);
+    }
 }

@@ -21,7 +21,8 @@ struct BenchPrecision: ParsableCommand {
               encoder   (with --model) 640 short sentences in batches of 32, and 24 texts of 256 pieces;
                         texts/s; error = the smallest cosine between a text's FP32 and BF16 embeddings.
             The BF16 kernel is printed above the table: avx512-bf16 uses the AVX512-BF16 instruction \
-            vdpbf16ps; elsewhere the same numbers come from a kernel without the speed-up. \
+            vdpbf16ps, amx-bf16 AMX tiles, neon-bf16 Arm's BFDOT; elsewhere the same sums come from a \
+            kernel without the speed-up. \
             Build with -c release.
             """)
 

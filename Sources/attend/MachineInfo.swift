@@ -11,8 +11,9 @@ enum MachineInfo {
         return current == detected ? current.name : "\(current.name) (detected \(detected.name))"
     }
 
-    /// The BF16 product kernel `--precision bf16` runs: "amx-bf16" or "avx512-bf16" with
-    /// hardware support, else the kernel that computes the same numbers ("avx2+fma (emulated)").
+    /// The BF16 product kernel `--precision bf16` runs: "amx-bf16", "avx512-bf16" or
+    /// "neon-bf16" with hardware support, else the kernel that computes the same numbers on
+    /// widened values ("avx2+fma (emulated)", "neon (emulated)").
     static var bfloat16: String {
         let kernel = BFloat16Kernel.current
         return kernel.isHardware ? kernel.description : "\(kernel) (emulated)"

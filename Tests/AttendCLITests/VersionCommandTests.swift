@@ -14,9 +14,13 @@ import Testing
         let plain = try Self.version(["ATTEND_SIMD": nil, "ATTEND_NO_SIMD": nil])
         #expect(plain.hasPrefix("attend "), "version line: \(plain)")
         #expect(["avx512", "avx2+fma", "neon", "portable"].contains { plain.contains("SIMD \($0)") }, "no level in: \(plain)")
+        // The BF16 kernel: a hardware one by name, or the one on widened values, "(emulated)".
+        let bfloat16 = ["amx-bf16", "avx512-bf16", "neon-bf16", "avx2+fma (emulated)", "neon (emulated)", "portable (emulated)"]
+        #expect(bfloat16.contains { plain.contains("bf16 \($0);") }, "no BF16 kernel in: \(plain)")
 
         let portable = try Self.version(["ATTEND_SIMD": "portable", "ATTEND_NO_SIMD": nil])
         #expect(portable.contains("SIMD portable"), "ATTEND_SIMD=portable: \(portable)")
+        #expect(portable.contains("bf16 portable (emulated);"), "ATTEND_SIMD=portable: \(portable)")
         let noSIMD = try Self.version(["ATTEND_SIMD": nil, "ATTEND_NO_SIMD": "1"])
         #expect(noSIMD.contains("SIMD portable"), "ATTEND_NO_SIMD=1: \(noSIMD)")
 

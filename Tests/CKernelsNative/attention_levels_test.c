@@ -6,22 +6,36 @@
 //   - the fused attention backward (ak_attention_backward_key_block): dQ, dK, dV within 1e-4
 //     of Float64 and of portable, within 3× portable's own worst error + 2e-6, and bit-identical
 //     when run twice;
-//   - the packed and few-row GEMM: within the Float64 error budget 2(k+2)·2⁻²⁴·Σ|a||b|,
-//     nothing written outside C;
+//   - the packed and few-row GEMM (ak_sgemm_packed, ak_sgemm_rows: m = 1 … 7, k = 0, k mod 4 ≠ 0,
+//     a transposed A deeper than the row copies): within the Float64 error budget
+//     2(k+2)·2⁻²⁴·Σ|a||b|, nothing written outside C;
 //   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
 //     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
 //   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
 //     dV[j][i] is P(i, j) exactly, and every row Σⱼ P(i, j) is 1 within half an ulp of lse[i]
-//     (its own rounding) + 8·2⁻²⁴.
+//     (its own rounding) + 8·2⁻²⁴;
+//   - bf16_test.c: the BF16 GEMM (ak_bf16_gemm) at every variant the machine has (portable; neon
+//     and, with FEAT_BF16, neon-bf16 on arm64; avx2+fma, avx512-bf16, amx-bf16 on x86-64), rows
+//     1–40, n not a multiple of 16, odd k and k = 0: within (k+2)·2⁻²⁴·Σ|x̂Ŵ| of Float64 on the
+//     BF16-rounded operands, the portable bits for the FMA-sequence variants, the same bits when
+//     split into row and column blocks, inputs rounded like ak_bf16_from_float, nothing written
+//     outside C; and that the detected level chooses the best variant;
+//   - training_rows_test.c: every training row kernel (ak_train_ops_for) at every level against
+//     Float64 (softmax and its backward, LayerNorm/RMSNorm forward and backward, cross-entropy
+//     forward and backward, bias+GELU and its backward, AdamW, column sums, add, Σx², GELU in
+//     place) on widths 1, 7, 17, 65, 129, 257.
 // These are the budgets of Tests/AttentionTests (AttentionForwardTests, AttentionBackwardTests,
-// GemmTests, SIMDLevelTests). Built and run by scripts/ci/neon-qemu.sh: cross-compiled for
-// aarch64 and run under qemu-user (the NEON kernels), and natively (the x86 levels).
+// GemmTests, SIMDLevelTests, BFloat16Tests) and Tests/TrainingTests (TrainingRowLevelTests).
+// Built and run by scripts/test_neon_qemu.sh (CI: scripts/ci/neon.sh): cross-compiled for
+// aarch64 with gcc and clang and run under qemu-user (the NEON kernels; FEAT_BF16 with
+// -cpu max, and without it as a Neoverse-N1), and natively (the x86 levels).
 // Prints one line per failure and per kernel/level summary, then "N passed, M failed";
 // exits 1 when anything failed.
 #include "ak_attention.h"
 #include "ak_attention_backward.h"
 #include "ak_cpu.h"
 #include "ak_gemm.h"
+#include "driver.h"
 #include "attention_forward_ops.h"
 #include "attention_backward_ops.h"
 #include "ak_simd_math.h"
@@ -34,7 +48,7 @@
 
 static long passed, failed;
 
-static void fail(const char *fmt, ...) {
+void fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     printf("FAIL: ");
@@ -43,22 +57,22 @@ static void fail(const char *fmt, ...) {
     va_end(ap);
 }
 
-static void tally(int ok) { if (ok) passed++; else failed++; }
+void tally(int ok) { if (ok) passed++; else failed++; }
 
 // ---- inputs -------------------------------------------------------------------------------
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double uniform(void) {   // xorshift64*, in (0, 1)
+double uniform(void) {   // xorshift64*, in (0, 1)
     rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
     return ((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0) + 1e-300;
 }
-static float normal(void) { return (float)(sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform())); }
-static float *normals(long n) {
+float normal(void) { return (float)(sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform())); }
+float *normals(long n) {
     float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
     for (long i = 0; i < n; i++) x[i] = normal();
     return x;
 }
-static void *zeros(size_t count, size_t size) { return calloc(count > 0 ? count : 1, size); }
+void *zeros(size_t count, size_t size) { return calloc(count > 0 ? count : 1, size); }
 
 // ---- attention cases ----------------------------------------------------------------------
 
@@ -527,7 +541,11 @@ int main(void) {
     // GEMM: packed (every transpose, accumulate or not) and few-row, at every level.
     static const gemm_shape packed[] = {{1, 1, 1}, {7, 33, 20}, {15, 33, 31}, {29, 95, 300}, {100, 17, 64},
                                         {6, 16, 256}, {13, 47, 257}, {37, 70, 9}};
-    static const gemm_shape few[] = {{1, 70, 41}, {3, 70, 41}, {4, 129, 17}, {2, 33, 300}, {1, 1, 5}};
+    // Few-row: every row count of the 4-row tiles and past it (m = 5, 7), n not a multiple of the
+    // 4-, 8- or 16-column blocks, k not a multiple of 4 (the lane tails), k = 0, and a transposed A
+    // deeper than the variants' 2048-float row copies.
+    static const gemm_shape few[] = {{1, 70, 41}, {3, 70, 41}, {4, 129, 17}, {2, 33, 300}, {1, 1, 5},
+                                     {5, 39, 7}, {7, 18, 130}, {1, 35, 3}, {2, 6, 0}, {3, 9, 2050}};
     for (int li = 0; li < nlevels; li++) {
         double worst = 0;
         long count = 0;
@@ -538,6 +556,11 @@ int main(void) {
         printf("gemm     %-9s %ld products (packed and few-row): worst %.2f× the Float64 budget\n",
                ak_simd_level_name(levels[li]), count, worst);
     }
+
+    check_bf16_variants();
+
+    // Training row kernels at every level.
+    check_training_rows(levels, nlevels);
 
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

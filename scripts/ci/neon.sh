@@ -1,11 +1,13 @@
 # shellcheck shell=bash
-# NEON attention and GEMM kernels, tested without an arm64 machine (issue 12 item 4).
+# The arm64 kernels (NEON attention, packed and few-row GEMM, the NEON and FEAT_BF16 BF16 GEMM)
+# and the training rows, tested without an arm64 machine (issue 12).
 # Sourced by .ci/run (bash, set -euo pipefail): installs Debian's aarch64 cross compiler and
 # qemu-user when missing (apt-get; no call at all when both are present), then runs
 # scripts/test_neon_qemu.sh: the C test driver cross-compiled for aarch64 under qemu (NEON vs
-# portable vs a double reference) and compiled natively (this machine's levels). Any failure
-# fails CI. Measured on 2 shared cores: 19 s to install from scratch, about 40 s to build and run
-# (gcc native, gcc and clang for aarch64 under qemu); see docs/notes/neon.md.
+# portable vs a double reference; -cpu max and -cpu neoverse-n1) and compiled natively (this
+# machine's levels and BF16 variants). Any failure fails CI. Measured on 2 shared cores: 19 s to
+# install from scratch, about 36 s to build and run (gcc native, gcc and clang for aarch64 under
+# qemu, the gcc build twice); see docs/notes/neon.md.
 
 _attend_neon_missing() {
   ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 \

@@ -12,9 +12,10 @@ import CKernels
 ///   ```
 ///   Norms, softmax, attention scores and activations stay FP32. On a CPU with AVX512-BF16
 ///   this runs `vdpbf16ps` (two products per lane per instruction) and halves the bytes of
-///   weights read per product; elsewhere the same sums run in FP32 on widened values (same
-///   bits, no speed-up). Relative error of a product: about 2⁻⁸·√k in the worst case, far
-///   less on average (see ``BFloat16Weights``).
+///   weights read per product (AMX-BF16 and Arm's FEAT_BF16 `BFDOT` likewise, with their own
+///   rounding inside the same bound); elsewhere the same sums run in FP32 on widened values
+///   (the `vdpbf16ps` bits, no speed-up). Relative error of a product: about 2⁻⁸·√k in the
+///   worst case, far less on average (see ``BFloat16Weights``).
 public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// IEEE binary32 weights and sums (the default).
     case float32 = "fp32"
@@ -24,19 +25,26 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-/// Which BF16 GEMM kernel runs (`ak_bf16.h`). Every kernel gives the same bits.
+/// Which BF16 GEMM kernel runs (`ak_bf16.h`). Every kernel gives the same bits except AMX and
+/// NEON-BF16 (see ``reproducesPortableBits``), which meet the same error bound.
 package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// Plain C on widened BF16.
     case portable = 0
+    /// arm64 NEON on widened BF16 (every arm64).
+    case neon = 1
     /// AVX2 + FMA on widened BF16.
     case avx2 = 2
     /// AVX512-BF16 `vdpbf16ps`.
     case avx512 = 3
     /// AMX-BF16 tiles (`tdpbf16ps`): a few ulps from the others' bits (same error bound).
     case amx = 4
+    /// arm64 FEAT_BF16 `BFDOT` (Apple M2 and later, Neoverse V1/N2 and later): rounds each
+    /// pair's sum and the accumulation to odd, so its bits differ from the others' (same bound).
+    case neonBF16 = 5
 
     /// The kernel for the process-wide SIMD level (`ATTEND_SIMD` included): at avx512, AMX when
-    /// the CPU has it, else AVX512-BF16 when it has that; else AVX2+FMA; else portable.
+    /// the CPU has it, else AVX512-BF16 when it has that; else AVX2+FMA; at neon, NEON-BF16 when
+    /// the CPU has FEAT_BF16, else NEON; else portable.
     package static var current: BFloat16Kernel {
         BFloat16Kernel(rawValue: ak_bf16_variant_for_level(SIMDLevel.current.rawValue)) ?? .portable
     }
@@ -44,15 +52,20 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
     /// Whether this machine runs the kernel itself (not a lower one).
     package var isAvailable: Bool { ak_bf16_clamp(rawValue) == rawValue }
 
-    /// Whether the kernel multiplies in BF16 hardware (AVX512-BF16 or AMX) rather than on
-    /// widened values.
-    package var isHardware: Bool { self == .avx512 || self == .amx }
+    /// Whether the kernel multiplies in BF16 hardware (AVX512-BF16, AMX or FEAT_BF16) rather
+    /// than on widened values.
+    package var isHardware: Bool { self == .avx512 || self == .amx || self == .neonBF16 }
 
-    /// "portable", "avx2+fma", "avx512-bf16" or "amx-bf16".
+    /// Whether the kernel computes the FMA sequence of `ak_bf16.h` and so gives the portable
+    /// kernel's bits (all but AMX and NEON-BF16, whose instructions round their own way).
+    package var reproducesPortableBits: Bool { self != .amx && self != .neonBF16 }
+
+    /// "portable", "neon", "avx2+fma", "avx512-bf16", "amx-bf16" or "neon-bf16".
     package var description: String { String(cString: ak_bf16_variant_name(rawValue)) }
 
-    /// Whether the CPU has the AVX512-BF16 instructions (and the OS saves the ZMM state).
-    package static var hardwareBFloat16: Bool { ak_cpu_has_avx512_bf16() != 0 }
+    /// Whether the CPU has BF16 dot-product instructions: AVX512-BF16 (with the ZMM state saved
+    /// by the OS) on x86-64, FEAT_BF16 on arm64.
+    package static var hardwareBFloat16: Bool { ak_cpu_has_avx512_bf16() != 0 || ak_cpu_has_arm_bf16() != 0 }
 }
 
 /// A weight matrix `W` (`[outputSize, inputSize]`, the ``Linear`` layout) rounded to bfloat16
@@ -64,10 +77,11 @@ package enum BFloat16Kernel: Int32, CaseIterable, Sendable, CustomStringConverti
 ///
 /// Each output is summed in one fixed order (input pairs in turn, the odd product then the
 /// even one, each added with one FP32 rounding), so the result does not depend on the thread
-/// count or on the other rows multiplied with it, and the portable, AVX2 and AVX512-BF16
+/// count or on the other rows multiplied with it, and the portable, NEON, AVX2 and AVX512-BF16
 /// kernels give the same bits. AMX sums the same exact products with its own internal rounding
 /// (a few ulps apart, within the same bound); it runs only for products of at least
-/// 8 rows per sequence, so a row of a batch still gets the bits it gets alone.
+/// 8 rows per sequence, so a row of a batch still gets the bits it gets alone. Arm's `BFDOT`
+/// (NEON-BF16) also rounds its own way, the same for every row count, within the same bound.
 public struct BFloat16Weights: Sendable {
     /// `n`: rows of `W`, columns of the product.
     public let outputSize: Int

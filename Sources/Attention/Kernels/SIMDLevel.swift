@@ -7,7 +7,9 @@ import CKernels
 package enum SIMDLevel: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// Plain C (vectorised by the compiler for the baseline ISA only).
     case portable = 0
-    /// arm64 NEON (GEMM only for now; attention runs portable there).
+    /// arm64 NEON, 4 floats per vector: the packed and few-row GEMM, the fused attention forward
+    /// and backward, and the NEON BF16 kernels (FEAT_BF16's `BFDOT` where the CPU has it). The
+    /// training rows run the portable table there, which the compiler vectorises for NEON.
     case neon = 1
     /// x86-64 AVX2 + FMA, 8 floats per vector.
     case avx2 = 2

@@ -78,7 +78,9 @@ void ak_sgemm_small(size_t m, size_t n, size_t k,
 /// FMAs. transpose_b (B stored n×k, a weight matrix in `x·Wᵀ`): each C entry is a dot product of
 /// two contiguous k-vectors. Otherwise C's rows are sums of B's rows scaled by A's entries.
 /// Single-threaded; callers split the columns of C across threads. `level` (an `ak_simd_level`,
-/// clamped to what the CPU has) selects the AVX-512 or AVX2+FMA variant; portable loops otherwise.
+/// clamped to what the CPU has) selects the AVX-512, AVX2+FMA or NEON variant; portable loops
+/// otherwise. Each C entry is Σ_p op(A)[i,p]·op(B)[p,j] (plus C when accumulating), one rounding
+/// per step, so every variant is within 2(k+2)·2⁻²⁴·Σ_p |op(A)[i,p]·op(B)[p,j]| (+|C|) of it.
 void ak_sgemm_rows(size_t m, size_t n, size_t k,
                    const float *a, size_t lda, int transpose_a,
                    const float *b, size_t ldb, int transpose_b,

@@ -97,8 +97,11 @@ typedef struct ak_train_ops {
     double (*sum_squares)(const float *x, size_t n, int *all_finite);
 } ak_train_ops;
 
-/// The kernels of SIMD `level` (clamped to what the CPU has): portable, AVX2+FMA or AVX-512
-/// (NEON machines run the portable table, which the compiler vectorises for NEON).
+/// The kernels of SIMD `level` (clamped to what the CPU has): portable, AVX2+FMA or AVX-512.
+/// At neon the portable table runs: NEON (with FMA) is the arm64 baseline, and clang -O2 (the
+/// compiler of SwiftPM) vectorises its row loops 4 wide there, the inlined ak_exp of softmax and
+/// cross-entropy and the reductions under `fp reassociate` included, as a NEON table would
+/// (docs/notes/neon.md has the evidence).
 const ak_train_ops *ak_train_ops_for(int level);
 
 /// glibc only: raise the mmap threshold to 32 MiB and the trim threshold to 256 MiB so the
