@@ -7,17 +7,3 @@ import Attention
 /// and its absolute error is below 5·10⁻⁷ on all of ℝ (measured 4.2·10⁻⁷, checked in the tests),
 /// smaller than the Float32 rounding differences between our sums and PyTorch's.
 package func fastErf(_ value: Float) -> Float { ak_erf(value) }
-
-extension Tensor {
-    /// GELU in place, split across threads, with the same formulas as `Tensor.gelu(_:)` and
-    /// training (CKernels' `ak_gelu_exact` / `ak_gelu_tanh`).
-    package mutating func applyGELU(_ approximation: GELUApproximation) {
-        withUnsafeMutableBufferPointer { buffer in
-            let pointer = UncheckedSendableBox(buffer.baseAddress!)
-            let level = SIMDLevel.current.rawValue
-            parallelChunks(buffer.count, minimumChunk: 16_384) { range in
-                ak_gelu_inplace(pointer.value + range.lowerBound, range.count, approximation == .exact ? 1 : 0, level)
-            }
-        }
-    }
-}
