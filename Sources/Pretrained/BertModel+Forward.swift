@@ -128,19 +128,18 @@ struct PaddedHeads {
     }
 
     /// Columns `part·h·d ..< (part+1)·h·d` of `[N, parts·h·d]` → `[B, h, L, d]`.
+    /// (Sequence, head) pairs run in parallel; each copies its own `d`-long runs.
     func scatter(_ packed: Tensor, part: Int) -> Tensor {
         let (b, l, d) = (lengths.count, longest, headSize)
         let width = heads * d, rowStride = packed.shape[1]
         var out = Tensor.zeros([b, heads, l, d])
         out.withUnsafeMutableBufferPointer { o in
             packed.withUnsafeBufferPointer { p in
-                for s in 0..<b {
+                guard let ob = o.baseAddress, let pb = p.baseAddress else { return }
+                forEachSequenceHead { s, head in
                     for i in 0..<lengths[s] {
-                        let source = (offsets[s] + i) * rowStride + part * width
-                        for head in 0..<heads {
-                            let target = ((s * heads + head) * l + i) * d
-                            for j in 0..<d { o[target + j] = p[source + head * d + j] }
-                        }
+                        let source = (offsets[s] + i) * rowStride + part * width + head * d
+                        (ob + ((s * heads + head) * l + i) * d).update(from: pb + source, count: d)
                     }
                 }
             }
@@ -154,16 +153,23 @@ struct PaddedHeads {
         let total = lengths.reduce(0, +)
         return Tensor(uninitializedShape: [total, heads * d]) { o in
             padded.withUnsafeBufferPointer { p in
-                for s in lengths.indices {
+                guard let ob = o.baseAddress, let pb = p.baseAddress else { return }
+                forEachSequenceHead { s, head in
                     for i in 0..<lengths[s] {
-                        let target = (offsets[s] + i) * heads * d
-                        for head in 0..<heads {
-                            let source = ((s * heads + head) * l + i) * d
-                            for j in 0..<d { o[target + head * d + j] = p[source + j] }
-                        }
+                        let source = ((s * heads + head) * l + i) * d
+                        (ob + (offsets[s] + i) * heads * d + head * d).update(from: pb + source, count: d)
                     }
                 }
             }
+        }
+    }
+
+    /// `body(s, head)` for every sequence and head, blocks of pairs across threads.
+    private func forEachSequenceHead(_ body: (Int, Int) -> Void) {
+        let pairs = lengths.count * heads
+        let rowsPerPair = max(1, longest)
+        parallelChunks(pairs, minimumChunk: max(1, 4096 / (rowsPerPair * max(1, headSize)))) { range in
+            for pair in range { body(pair / heads, pair % heads) }
         }
     }
 }

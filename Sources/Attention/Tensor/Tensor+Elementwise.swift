@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// The shape two shapes broadcast to (NumPy rules: align trailing axes; extents equal or 1),
     /// or `nil` when they are incompatible.
@@ -74,7 +76,22 @@ extension Tensor {
         }
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { zipWith(a, b, name: "+", +) }
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        guard a.shape == b.shape, a.count >= 16_384 else { return zipWith(a, b, name: "+", +) }
+        // Same shape, large (residual streams): a copy of `a`, then `b` added by the vectorised
+        // C rows (`ak_train_add`) in blocks across threads. Each sum is one IEEE addition, as in
+        // zipWith, so the bits are the same.
+        var out = a
+        out.withUnsafeMutableBufferPointer { o in
+            b.withUnsafeBufferPointer { x in
+                guard let ob = o.baseAddress, let xb = x.baseAddress else { return }
+                parallelChunks(o.count, minimumChunk: 16_384) { range in
+                    ak_train_add(ob + range.lowerBound, xb + range.lowerBound, range.count)
+                }
+            }
+        }
+        return out
+    }
     public static func - (a: Tensor, b: Tensor) -> Tensor { zipWith(a, b, name: "-", -) }
     public static func * (a: Tensor, b: Tensor) -> Tensor { zipWith(a, b, name: "*", *) }
     public static func / (a: Tensor, b: Tensor) -> Tensor { zipWith(a, b, name: "/", /) }
