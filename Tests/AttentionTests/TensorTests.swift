@@ -17,6 +17,35 @@ import Testing
         #expect(u.scalars == [1, 4, 2, 5, 3, 6])
     }
 
+    /// Large enough to be split across threads (≥ 2 × 16 384 elements, so two threads take a block each), every permutation of four
+    /// awkward axes (the last axis kept or moved), against index arithmetic; empty shapes too.
+    @Test func permuteMatchesIndexArithmeticOnLargeShapes() {
+        let shape = [3, 17, 13, 71]
+        let t = Tensor(shape: shape, scalars: (0..<(3 * 17 * 13 * 71)).map { Float($0) })
+        func permutations(_ xs: [Int]) -> [[Int]] {
+            xs.count <= 1 ? [xs] : xs.indices.flatMap { i in
+                permutations(Array(xs[..<i] + xs[(i + 1)...])).map { [xs[i]] + $0 }
+            }
+        }
+        for axes in permutations([0, 1, 2, 3]) {
+            let p = t.permuted(axes)
+            let newShape = axes.map { shape[$0] }
+            #expect(p.shape == newShape)
+            var mismatches = 0
+            for flat in 0..<p.count {
+                var rest = flat, index = [Int](repeating: 0, count: 4)
+                for axis in stride(from: 3, through: 0, by: -1) { index[axis] = rest % newShape[axis]; rest /= newShape[axis] }
+                var source = [Int](repeating: 0, count: 4)
+                for (k, axis) in axes.enumerated() { source[axis] = index[k] }
+                let want = ((source[0] * 17 + source[1]) * 13 + source[2]) * 71 + source[3]
+                if p.scalars[flat] != Float(want) { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "permuted(\(axes)): \(mismatches) elements out of place")
+        }
+        let empty = Tensor.zeros([2, 0, 3]).permuted([2, 1, 0])
+        #expect(empty.shape == [3, 0, 2] && empty.count == 0)
+    }
+
     @Test func matmulMatchesHandComputed() {
         let a = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
         let b = Tensor(shape: [3, 2], scalars: [7, 8, 9, 10, 11, 12])

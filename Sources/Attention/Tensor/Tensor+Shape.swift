@@ -27,26 +27,38 @@ extension Tensor {
         let gathered = axes.map { inStrides[$0] }  // input stride for each output axis
         return Tensor(uninitializedShape: newShape) { out in
             scalars.withUnsafeBufferPointer { src in
-                guard !out.isEmpty else { return }
-                // Walk the output in row-major order with an odometer over the input offsets.
-                var index = [Int](repeating: 0, count: rank)
-                var offset = 0
+                guard !out.isEmpty, let outBase = out.baseAddress, let srcBase = src.baseAddress else { return }
+                // Output rows (every axis but the last) in blocks across threads; within a block,
+                // an odometer over the input offsets. A kept last axis copies whole runs.
                 let last = rank - 1
                 let innerCount = newShape[last], innerStride = gathered[last]
-                var o = 0
-                while o < out.count {
-                    var s = offset
-                    for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
-                    var axis = last - 1
-                    while axis >= 0 {
-                        index[axis] += 1
-                        offset += gathered[axis]
-                        if index[axis] < newShape[axis] { break }
-                        offset -= gathered[axis] * newShape[axis]
-                        index[axis] = 0
-                        axis -= 1
+                let rows = out.count / innerCount
+                parallelChunks(rows, minimumChunk: Swift.max(1, 16_384 / innerCount)) { range in
+                    var index = [Int](repeating: 0, count: last)
+                    var offset = 0, rest = range.lowerBound
+                    for axis in stride(from: last - 1, through: 0, by: -1) {
+                        index[axis] = rest % newShape[axis]
+                        rest /= newShape[axis]
+                        offset += index[axis] * gathered[axis]
                     }
-                    if axis < 0 { break }
+                    for row in range {
+                        let target = outBase + row * innerCount
+                        if innerStride == 1 {
+                            target.update(from: srcBase + offset, count: innerCount)
+                        } else {
+                            var s = offset
+                            for k in 0..<innerCount { target[k] = srcBase[s]; s += innerStride }
+                        }
+                        var axis = last - 1
+                        while axis >= 0 {
+                            index[axis] += 1
+                            offset += gathered[axis]
+                            if index[axis] < newShape[axis] { break }
+                            offset -= gathered[axis] * newShape[axis]
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
                 }
             }
         }
