@@ -31,6 +31,11 @@ struct Attend: AsyncParsableCommand {
             printError("Error: \(problem)")
             Foundation.exit(AttendExitCode.usage)
         }
+        // Running a model allocates and frees the same large activation buffers again and again
+        // (a training step, an encoder layer, a decoded token): keep them in the heap instead of
+        // page-faulting fresh mmaps each time (see AllocatorTuning; ATTEND_KEEP_MALLOC=1 vetoes
+        // it). Not for the kernel benchmarks, whose +MiB column measures fresh memory.
+        if !(command is BenchKernels || command is BenchBackward) { AllocatorTuning.keepTrainingBuffersInHeap() }
         do {
             var command = command
             if var asyncCommand = command as? AsyncParsableCommand {
