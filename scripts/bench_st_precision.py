@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """sentence-transformers on `attend bench precision`'s encoder texts: fp32 and bf16 autocast."""
 import json, sys, time, os, statistics
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
 threads = 2
 for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[n] = str(threads)
 import torch, numpy as np
@@ -17,6 +19,7 @@ def med(fn):
     for _ in range(reps):
         s = time.perf_counter(); fn(); ts.append(time.perf_counter() - s)
     return statistics.median(ts)
+print(describe())
 print(f"torch {torch.__version__} threads {torch.get_num_threads()}, median of {reps}, max_seq_length {st.max_seq_length}")
 for name, texts in [("640 short sentences", short), ("24 texts of 256 pieces", long)]:
     with torch.inference_mode():

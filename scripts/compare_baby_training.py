@@ -21,6 +21,8 @@ between the two sides, so the loss is compared over several seeds each.
 usage: compare_baby_training.py ATTEND_BINARY CORPUS [--steps 2000] [--seeds 1337,42] [--threads 2]
 """
 import argparse, json, math, os, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("attend"); ap.add_argument("corpus")
@@ -121,9 +123,8 @@ def ours_run(seed):
                              "--split", "validation", "--json"], env=env, capture_output=True, text=True, check=True).stdout
         return dict(parameters=start["parameters"], tokensPerSecond=rate, validationLoss=json.loads(ev)["loss"])
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-version = subprocess.run([args.attend, "--version"], capture_output=True, text=True).stdout.strip().replace("\n", "; ")
-print(f"CPU {cpu}; attend: {version}; torch {torch.__version__}; {args.threads} threads; {args.steps} steps", flush=True)
+machine = describe(args.attend)
+print(f"{machine}; torch {torch.__version__}; {args.threads} threads; {args.steps} steps", flush=True)
 print(f"{'seed':>6} {'ours tok/s':>11} {'torch tok/s':>12} {'ratio':>6} {'ours val':>9} {'torch val':>10} {'Δ nats/byte':>12}", flush=True)
 rows = []
 for seed in [int(s) for s in args.seeds.split(",")]:
@@ -135,5 +136,5 @@ for seed in [int(s) for s in args.seeds.split(",")]:
 mo = sum(r[1]["validationLoss"] for r in rows) / len(rows); mt = sum(r[2]["validationLoss"] for r in rows) / len(rows)
 ro = sum(r[1]["tokensPerSecond"] for r in rows) / len(rows); rt = sum(r[2]["tokensPerSecond"] for r in rows) / len(rows)
 print(f"{'mean':>6} {ro:>11.0f} {rt:>12.0f} {ro / rt:>6.2f} {mo:>9.4f} {mt:>10.4f} {mo - mt:>+12.4f}")
-print(json.dumps(dict(cpu=cpu, attend=version, torch=torch.__version__, steps=args.steps,
+print(json.dumps(dict(machine=machine, torch=torch.__version__, steps=args.steps,
                       rows=[dict(seed=s, ours=o, torch=t) for s, o, t in rows])))
