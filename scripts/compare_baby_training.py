@@ -8,8 +8,8 @@ baby` does, so the losses compare:
   pre-LayerNorm (ε 1e-5) blocks with biases everywhere, learned positions, output head tied to
   the token embedding; weights N(0, 0.02²), the residual projections N(0, (0.02/√(2·4))²),
   biases 0; AdamW β (0.9, 0.99), ε 1e-8, weight decay 0.1 on every ≥2-D tensor (embeddings
-  included); global gradient-norm clip 1.0; nanoGPT's get_lr (warmup 100 steps, cosine to 1e-4
-  at the last step); batches of 12 random windows from the first 90% of the corpus; dropout 0.
+  included); global gradient-norm clip 1.0; nanoGPT's get_lr (warmup 100 steps, or all of a shorter run, as TrainingOptions;
+  cosine to 1e-4 at the last step); batches of 12 random windows from the first 90% of the corpus; dropout 0.
 Validation loss is measured the way `attend eval --split validation` does: the last 10% cut
 into consecutive non-overlapping windows of 64 bytes (the last shorter), every byte after the
 first predicted once, mean negative log-likelihood in nats/byte.
@@ -60,10 +60,11 @@ class GPT(nn.Module):
         for b in s.blocks: x = b(x)
         return s.head(s.lnf(x))
 
-def get_lr(step, steps):   # nanoGPT's, as LearningRateSchedule.swift
-    if step < WARMUP: return PEAK * (step + 1) / (WARMUP + 1)
-    if step > steps: return FLOOR
-    r = (step - WARMUP) / (steps - WARMUP)
+def get_lr(step, steps):   # nanoGPT's, as LearningRateSchedule.swift; TrainingOptions caps warmup at steps
+    warmup = min(WARMUP, steps)
+    if step < warmup: return PEAK * (step + 1) / (warmup + 1)
+    if step > steps or steps == warmup: return FLOOR
+    r = (step - warmup) / (steps - warmup)
     return FLOOR + 0.5 * (1 + math.cos(math.pi * r)) * (PEAK - FLOOR)
 
 data = np.frombuffer(open(args.corpus, "rb").read(), dtype=np.uint8)
