@@ -110,19 +110,10 @@ func reduceSum(_ g: UnsafeBufferPointer<Float>, shape: [Int], into acc: UnsafeMu
     // General: walk the output with an odometer; broadcast axes have stride 0 in the target.
     let own = Tensor.strides(of: padded)
     let st = (0..<shape.count).map { padded[$0] == 1 ? 0 : own[$0] }
-    var index = [Int](repeating: 0, count: shape.count)
-    var offset = 0
+    var target = StridedOdometer(extents: shape, strides: st)
     for o in 0..<g.count {
-        acc[offset] += g[o]
-        var axis = shape.count - 1
-        while axis >= 0 {
-            index[axis] += 1
-            offset += st[axis]
-            if index[axis] < shape[axis] { break }
-            offset -= st[axis] * shape[axis]
-            index[axis] = 0
-            axis -= 1
-        }
+        acc[target.offset] += g[o]
+        target.advance()
     }
 }
 

@@ -33,19 +33,10 @@ extension Tensor {
         let st = Tensor.broadcastStrides(shape, to: target)
         return Tensor(uninitializedShape: target) { out in
             scalars.withUnsafeBufferPointer { src in
-                var index = [Int](repeating: 0, count: target.count)
-                var offset = 0
+                var source = StridedOdometer(extents: target, strides: st)
                 for o in 0..<out.count {
-                    out[o] = src[offset]
-                    var axis = target.count - 1
-                    while axis >= 0 {
-                        index[axis] += 1
-                        offset += st[axis]
-                        if index[axis] < target[axis] { break }
-                        offset -= st[axis] * target[axis]
-                        index[axis] = 0
-                        axis -= 1
-                    }
+                    out[o] = src[source.offset]
+                    source.advance()
                 }
             }
         }

@@ -65,19 +65,10 @@ package enum MatrixMultiply {
         let strides = Tensor.broadcastStrides(own, to: batch).map { $0 * matrixSize }
         let count = batch.reduce(1, *)
         var offsets = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: batch.count)
-        var offset = 0
+        var walk = StridedOdometer(extents: batch, strides: strides)
         for e in 0..<count {
-            offsets[e] = offset
-            var axis = batch.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                offset += strides[axis]
-                if index[axis] < batch[axis] { break }
-                offset -= strides[axis] * batch[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+            offsets[e] = walk.offset
+            walk.advance()
         }
         return offsets
     }

@@ -29,35 +29,22 @@ extension Tensor {
             scalars.withUnsafeBufferPointer { src in
                 guard !out.isEmpty, let outBase = out.baseAddress, let srcBase = src.baseAddress else { return }
                 // Output rows (every axis but the last) in blocks across threads; within a block,
-                // an odometer over the input offsets. A kept last axis copies whole runs.
+                // an odometer over the rows' input offsets. A kept last axis copies whole runs.
                 let last = rank - 1
                 let innerCount = newShape[last], innerStride = gathered[last]
                 let rows = out.count / innerCount
                 parallelChunks(rows, minimumChunk: Swift.max(1, 16_384 / innerCount)) { range in
-                    var index = [Int](repeating: 0, count: last)
-                    var offset = 0, rest = range.lowerBound
-                    for axis in stride(from: last - 1, through: 0, by: -1) {
-                        index[axis] = rest % newShape[axis]
-                        rest /= newShape[axis]
-                        offset += index[axis] * gathered[axis]
-                    }
+                    var rowOffsets = StridedOdometer(
+                        extents: Array(newShape[..<last]), strides: Array(gathered[..<last]), start: range.lowerBound)
                     for row in range {
-                        let target = outBase + row * innerCount
+                        let target = outBase + row * innerCount, offset = rowOffsets.offset
                         if innerStride == 1 {
                             target.update(from: srcBase + offset, count: innerCount)
                         } else {
                             var s = offset
                             for k in 0..<innerCount { target[k] = srcBase[s]; s += innerStride }
                         }
-                        var axis = last - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            offset += gathered[axis]
-                            if index[axis] < newShape[axis] { break }
-                            offset -= gathered[axis] * newShape[axis]
-                            index[axis] = 0
-                            axis -= 1
-                        }
+                        rowOffsets.advance()
                     }
                 }
             }
@@ -117,5 +104,42 @@ extension Tensor {
             }
         }
         return Tensor(shape: newShape, scalars: out)
+    }
+}
+
+/// A row-major walk over the index space `extents` that keeps `offset = Σₐ index[a]·strides[a]`
+/// for arbitrary strides (the input strides of a permutation, zero on broadcast axes), so the
+/// element under each output position is found with one add per step instead of a division per
+/// axis. Used by permutes, broadcasts and broadcast-reducing sums.
+package struct StridedOdometer {
+    package private(set) var offset = 0
+    private var index: [Int]
+    private let extents: [Int], strides: [Int]
+
+    /// Starts at row-major position `start` of `extents`.
+    package init(extents: [Int], strides: [Int], start: Int = 0) {
+        self.extents = extents
+        self.strides = strides
+        index = [Int](repeating: 0, count: extents.count)
+        var rest = start
+        for axis in stride(from: extents.count - 1, through: 0, by: -1) where extents[axis] > 0 {
+            index[axis] = rest % extents[axis]
+            rest /= extents[axis]
+            offset += index[axis] * strides[axis]
+        }
+    }
+
+    /// Steps to the next position (the last axis fastest); past the end it wraps to the start.
+    @inline(__always)
+    package mutating func advance() {
+        var axis = extents.count - 1
+        while axis >= 0 {
+            index[axis] += 1
+            offset += strides[axis]
+            if index[axis] < extents[axis] { return }
+            offset -= strides[axis] * extents[axis]
+            index[axis] = 0
+            axis -= 1
+        }
     }
 }
