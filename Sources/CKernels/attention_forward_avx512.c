@@ -190,11 +190,12 @@ AK_AVX512 static void accumulate_avx512(const float *st, long ld, long rows, lon
 
 AK_AVX512 static void scores_avx512(const float *qhat, long rows_padded, long d, const float *k, long cols,
                                  float *st, long ld) {
-    // D = 64 and 128 (the common head sizes) as compile-time constants: each broadcast of a key
+    // D = 32, 64 and 128 (the common head sizes) as compile-time constants: each broadcast of a key
     // element is then one address with a constant offset instead of an integer add per key row
     // (issued on the FMA ports). Same instructions otherwise, same bits.
     if (d == 64) scores_strided(qhat, rows_padded, 64, k, cols, st, ld);
     else if (d == 128) scores_strided(qhat, rows_padded, 128, k, cols, st, ld);
+    else if (d == 32) scores_strided(qhat, rows_padded, 32, k, cols, st, ld);
     else scores_strided(qhat, rows_padded, d, k, cols, st, ld);
 }
 
