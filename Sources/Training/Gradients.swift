@@ -58,22 +58,36 @@ public struct Gradients: Sendable {
 
     /// Multiplies every gradient by `factor` (e.g. `1 / microBatches` after accumulation).
     public mutating func scale(by factor: Float) {
-        for slot in entries.indices {
-            entries[slot].tensor.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= factor } }
+        entries.withUnsafeMutableBufferPointer { all in
+            let base = UncheckedSendableBox(all.baseAddress!)
+            parallelFor(all.count) { slot in
+                base.value[slot].tensor.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= factor } }
+            }
         }
     }
 
-    /// `‖g‖₂ = √(Σ over every parameter and element of g²)`, accumulated in Float64.
-    public var globalNorm: Float {
-        var total = 0.0
-        for entry in entries {
-            entry.tensor.withUnsafeBufferPointer { g in
-                guard let base = g.baseAddress, g.count > 0 else { return }
-                var finite: Int32 = 1
-                total += ak_train_sum_squares(base, g.count, &finite)
+    /// Per parameter, in order: Σ g² (in Float64) and whether every element is finite. One
+    /// parameter per work item, so each sum is the same for any thread count.
+    private func squaredNormsAndFiniteness() -> [(sum: Double, finite: Bool)] {
+        var results = [(sum: Double, finite: Bool)](repeating: (0, true), count: entries.count)
+        results.withUnsafeMutableBufferPointer { out in
+            let target = UncheckedSendableBox(out.baseAddress!)
+            parallelFor(entries.count) { slot in
+                entries[slot].tensor.withUnsafeBufferPointer { g in
+                    guard let base = g.baseAddress, g.count > 0 else { return }
+                    var finite: Int32 = 1
+                    let sum = ak_train_sum_squares(base, g.count, &finite)
+                    target.value[slot] = (sum, finite != 0)
+                }
             }
         }
-        return Float(total.squareRoot())
+        return results
+    }
+
+    /// `‖g‖₂ = √(Σ over every parameter and element of g²)`, accumulated in Float64 (the
+    /// parameters' sums added in order).
+    public var globalNorm: Float {
+        Float(squaredNormsAndFiniteness().reduce(0.0) { $0 + $1.sum }.squareRoot())
     }
 
     /// Clips by global norm: when `‖g‖₂ > maximumNorm`, every gradient is multiplied by
@@ -89,18 +103,10 @@ public struct Gradients: Sendable {
 
     /// The first parameter name (in order) whose gradient holds a NaN or ±∞.
     public func firstNonFiniteName() -> String? {
-        entries.first { entry in
-            entry.tensor.withUnsafeBufferPointer { g in
-                guard let base = g.baseAddress, g.count > 0 else { return false }
-                var finite: Int32 = 1
-                _ = ak_train_sum_squares(base, g.count, &finite)
-                return finite == 0
-            }
-        }?.name
+        let checks = squaredNormsAndFiniteness()
+        return entries.indices.first { !checks[$0].finite }.map { entries[$0].name }
     }
 
-    /// Throws ``TrainingError/nonFiniteGradient(step:parameter:)`` naming the first
-    /// parameter whose gradient holds a NaN or ±∞.
     public func checkFinite(step: Int? = nil) throws {
         if let name = firstNonFiniteName() { throw TrainingError.nonFiniteGradient(step: step, parameter: name) }
     }
