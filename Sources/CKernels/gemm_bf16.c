@@ -178,25 +178,7 @@ AK_AVX2_INLINE void tile_avx2(const int R, const int J, size_t kp, size_t pstrid
 
 AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                               const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
-    for (size_t i = 0; i < rows;) {
-        const size_t R = rows - i >= 4 ? 4 : rows - i;
-        const size_t jmax = R == 1 ? 4 : R == 2 ? 2 : 1;
-        for (size_t t = 0; t * PANEL < n;) {
-            size_t J = panels_of(n) - t;
-            if (J > jmax) J = jmax;
-            const uint16_t *x0 = xs + i * xstride;
-            const uint16_t *p0 = panels + t * pstride;
-            float *c0 = c + i * ldc + t * PANEL;
-            const float *b0 = bias ? bias + t * PANEL : NULL;
-            const size_t nn = n - t * PANEL;
-#define AVX2_CASE(RR, JJ) if (R == RR && J == JJ) tile_avx2(RR, JJ, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); else
-            AVX2_CASE(1, 1) AVX2_CASE(1, 2) AVX2_CASE(1, 3) AVX2_CASE(1, 4) AVX2_CASE(2, 1) AVX2_CASE(2, 2)
-            AVX2_CASE(3, 1) AVX2_CASE(4, 1) {}
-#undef AVX2_CASE
-            t += J;
-        }
-        i += R;
-    }
+    AK_BF16_SMALL_TILE_LOOP(tile_avx2)
 }
 
 // AVX512-BF16: one `vdpbf16ps` adds, in each of 16 lanes, x̂ odd·Ŵ odd then x̂ even·Ŵ even, the

@@ -145,35 +145,9 @@ AK_NEON_INLINE void tile_neon(const int R, const int J, size_t kp, size_t pstrid
 }
 #undef NEON_PAIR
 
-/// Blocks of up to 4 rows; 4 panels at one row, 2 at two, 1 at three or four (R·J ≤ 4).
-#define TILE_LOOP(TILE)                                                                                  \
-    for (size_t i = 0; i < rows;) {                                                                      \
-        const size_t R = rows - i >= 4 ? 4 : rows - i;                                                   \
-        const size_t jmax = R == 1 ? 4 : R == 2 ? 2 : 1;                                                 \
-        const size_t panel_count = (n + PANEL - 1) / PANEL;                                              \
-        for (size_t t = 0; t < panel_count;) {                                                           \
-            const size_t J = panel_count - t < jmax ? panel_count - t : jmax;                            \
-            const uint16_t *x0 = xs + i * xstride;                                                       \
-            const uint16_t *p0 = panels + t * pstride;                                                   \
-            float *c0 = c + i * ldc + t * PANEL;                                                         \
-            const float *b0 = bias ? bias + t * PANEL : NULL;                                            \
-            const size_t nn = n - t * PANEL;                                                             \
-            if (R == 1 && J == 1) TILE(1, 1, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
-            else if (R == 1 && J == 2) TILE(1, 2, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
-            else if (R == 1 && J == 3) TILE(1, 3, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
-            else if (R == 1) TILE(1, 4, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate);      \
-            else if (R == 2 && J == 1) TILE(2, 1, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate); \
-            else if (R == 2) TILE(2, 2, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate);      \
-            else if (R == 3) TILE(3, 1, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate);      \
-            else TILE(4, 1, kp, pstride, x0, xstride, p0, nn, b0, c0, ldc, accumulate);                  \
-            t += J;                                                                                      \
-        }                                                                                                \
-        i += R;                                                                                          \
-    }
-
 void ak_bf16_rows_neon(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs, size_t xstride,
                        const uint16_t *panels, const float *bias, float *c, size_t ldc, int accumulate) {
-    TILE_LOOP(tile_neon)
+    AK_BF16_SMALL_TILE_LOOP(tile_neon)
 }
 
 // MARK: FEAT_BF16 (BFDOT)
@@ -231,10 +205,9 @@ AK_NEON_BF16_INLINE void tile_bfdot(const int R, const int J, size_t kp, size_t 
 AK_NEON_BF16 void ak_bf16_rows_neon_bf16(size_t rows, size_t n, size_t kp, size_t pstride, const uint16_t *xs,
                                          size_t xstride, const uint16_t *panels, const float *bias, float *c,
                                          size_t ldc, int accumulate) {
-    TILE_LOOP(tile_bfdot)
+    AK_BF16_SMALL_TILE_LOOP(tile_bfdot)
 }
 #endif
-#undef TILE_LOOP
 
 #else
 int ak_cpu_has_arm_bf16(void) { return 0; }
