@@ -53,8 +53,7 @@ struct BenchBackward: ParsableCommand {
     var lengths: String?
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateBenchTiming(repeats: repeats, threads: threads)
         _ = try lengthFilter()
     }
 

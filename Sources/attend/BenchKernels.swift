@@ -50,8 +50,7 @@ struct BenchKernels: ParsableCommand {
     var forceLong = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateBenchTiming(repeats: repeats, threads: threads)
     }
 
     func run() throws {

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ArgumentParser
 import Foundation
 
 /// Peak extra resident memory of one run, measured by the kernel rather than computed.
@@ -96,6 +97,12 @@ enum Stopwatch {
         times.sort()
         return Measurement(milliseconds: times[times.count / 2] * 1000, peakExtraBytes: peak, repeats: times.count)
     }
+}
+
+/// The checks every `attend bench` subcommand makes of its `--repeats` and `--threads`.
+func validateBenchTiming(repeats: Int, threads: Int?) throws {
+    guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
 }
 
 /// What every `attend bench` subcommand does first: `--threads` becomes `ATTEND_THREADS` (read

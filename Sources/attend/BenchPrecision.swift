@@ -48,8 +48,7 @@ struct BenchPrecision: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateBenchTiming(repeats: repeats, threads: threads)
         guard evalBytes >= 2 else { throw ValidationError("--eval-bytes must be at least 2, got \(evalBytes)") }
         guard decodeBytes >= 1 else { throw ValidationError("--decode-bytes must be at least 1, got \(decodeBytes)") }
     }

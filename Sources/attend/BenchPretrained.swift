@@ -36,8 +36,7 @@ struct BenchPretrained: ParsableCommand {
     var showTexts = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateBenchTiming(repeats: repeats, threads: threads)
     }
 
     struct Texts: Codable {
