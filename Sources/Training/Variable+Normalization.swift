@@ -18,7 +18,7 @@ extension Variable {
         var saved: [Float]? = [Float](repeating: 0, count: rows)
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value, beta = bias?.value
-        let y = NormalizationForward.run(x: x, gamma: gamma, beta: beta, mean: &saved, rstd: &rstd, width: c, epsilon: epsilon)
+        let y = NormalizationForward.run(x: x, gamma: gamma, beta: beta, mean: &saved, rstd: &rstd, epsilon: epsilon)
         let mean = saved   // non-nil: layerNorm is centred
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
@@ -39,7 +39,7 @@ extension Variable {
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = weight.value
         var unused: [Float]? = nil
-        let y = NormalizationForward.run(x: x, gamma: gamma, beta: nil, mean: &unused, rstd: &rstd, width: c, epsilon: epsilon)
+        let y = NormalizationForward.run(x: x, gamma: gamma, beta: nil, mean: &unused, rstd: &rstd, epsilon: epsilon)
         return tape.record(y, inputs: [self, weight]) { [self = detached, weight = weight.detached] g, tape in
             // forward: norm = x·rstd ; y = norm·γ   (LayerNorm with μ = 0, no β)
             // backward: dγ += Σᵣ g·norm ; dx += rstd · (dnorm − norm · mean(dnorm·norm))
@@ -53,24 +53,14 @@ extension Variable {
 /// The shared LayerNorm / RMSNorm forward (`mean == nil` is RMSNorm).
 enum NormalizationForward {
     static func run(
-        x: Tensor, gamma: Tensor, beta: Tensor?, mean: inout [Float]?, rstd: inout [Float], width c: Int, epsilon: Float
+        x: Tensor, gamma: Tensor, beta: Tensor?, mean: inout [Float]?, rstd: inout [Float], epsilon: Float
     ) -> Tensor {
-        let rows = rstd.count
         let centred = mean != nil
         var meanStorage = mean ?? []
-        let y = Tensor(uninitializedShape: x.shape) { out in
-            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { w in withOptionalPointer(beta) { b in
-            meanStorage.withUnsafeMutableBufferPointer { mInout in rstd.withUnsafeMutableBufferPointer { rInout in
-                let (mp, rp) = (mInout, rInout)
-                rowRanges(rows: rows, width: c) { range in
-                    let offset = range.lowerBound * c
-                    ak_train_norm_forward(
-                        xp.baseAddress! + offset, w.baseAddress!, b, out.baseAddress! + offset,
-                        centred ? mp.baseAddress! + range.lowerBound : nil, rp.baseAddress! + range.lowerBound,
-                        range.count, c, epsilon, centred ? 1 : 0)
-                }
-            } } } } }
-        }
+        let y = meanStorage.withUnsafeMutableBufferPointer { m in rstd.withUnsafeMutableBufferPointer { r in
+            normalizedRows(x, weight: gamma, bias: beta, epsilon: epsilon, centred: centred,
+                           mean: centred ? m.baseAddress : nil, rstd: r.baseAddress)
+        } }
         if centred { mean = meanStorage }
         return y
     }

@@ -41,8 +41,13 @@ public struct LayerNorm: ParameterContainer, Sendable {
 
 /// LayerNorm (`centred`) or RMSNorm rows of `x` over its last axis, through `ak_train_norm_forward`
 /// (see ak_training.h), blocks of rows in parallel. Each row is computed by one thread alone, so
-/// the result does not depend on the thread count.
-func normalizedRows(_ x: Tensor, weight: Tensor, bias: Tensor?, epsilon: Float, centred: Bool) -> Tensor {
+/// the result does not depend on the thread count. The training tape passes `mean` (LayerNorm)
+/// and `rstd`, one float per row, to keep the statistics for its backward; inference passes
+/// neither and they go to scratch.
+package func normalizedRows(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, epsilon: Float, centred: Bool,
+    mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
+) -> Tensor {
     let n = weight.count
     let rows = n == 0 ? 0 : x.count / n
     return Tensor(uninitializedShape: x.shape) { out in
@@ -50,11 +55,13 @@ func normalizedRows(_ x: Tensor, weight: Tensor, bias: Tensor?, epsilon: Float, 
         x.withUnsafeBufferPointer { src in weight.withUnsafeBufferPointer { g in
             func run(_ beta: UnsafePointer<Float>?) {
                 parallelChunks(rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * range.count) { stats in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: mean != nil && rstd != nil ? 0 : 2 * range.count) { scratch in
                         let offset = range.lowerBound * n
                         ak_train_norm_forward(
                             src.baseAddress! + offset, g.baseAddress!, beta, out.baseAddress! + offset,
-                            stats.baseAddress!, stats.baseAddress! + range.count, range.count, n, epsilon, centred ? 1 : 0)
+                            mean.map { $0 + range.lowerBound } ?? scratch.baseAddress,
+                            rstd.map { $0 + range.lowerBound } ?? scratch.baseAddress! + range.count,
+                            range.count, n, epsilon, centred ? 1 : 0)
                     }
                 }
             }
