@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_header import describe  # noqa: E402
+
 GEMM = ["512×512×512", "1024×1024×1024", "768×128×384", "1×1536×384 A·Bᵀ"]
 ATTENTION = ["N=1024 D=64 full", "N=2048 D=64 full", "N=1024 D=64 causal", "N=2048 D=64 causal"]
 
@@ -101,6 +104,7 @@ def main():
                 keep("numpy", name, numpy_gemm(name) if part == "gemm" else numpy_attention(name))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
+    print(describe(args.attend))
     print(f"CPU: {cpu}; {args.threads} threads; best of {args.rounds} rounds")
     print("SIMD levels: " + ", ".join(f"{level} → {simd_names[level]}" for level in levels))
     print(f"numpy {np.__version__}: " + str(np.show_config(mode="dicts")["Build Dependencies"]["blas"].get("version", "")))
