@@ -105,7 +105,6 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        AllocatorTuning.keepTrainingBuffersInHeap()  // measured −15% CPU per step; see its doc
         let environment = ProcessInfo.processInfo.environment
         guard MPICommunicator.launcherVariable(in: environment) != nil else {
             try train(group: nil, interrupt: nil)   // not under mpirun/srun: one process, as always
