@@ -108,3 +108,10 @@ const char *ak_cpu_simd_name(void) { return ak_simd_level_name(ak_simd_level());
 #include <sched.h>
 
 void ak_thread_yield(void) { sched_yield(); }
+
+// One counter per thread (C11 thread storage): read on every parallelFor, so it must be cheap.
+static _Thread_local int serial_depth;
+
+void ak_serial_enter(void) { ++serial_depth; }
+void ak_serial_leave(void) { --serial_depth; }
+int ak_serial_active(void) { return serial_depth > 0; }

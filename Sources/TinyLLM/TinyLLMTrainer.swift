@@ -95,7 +95,24 @@ public struct TinyLLMTrainer: Sendable {
         public var stopRequested = false
     }
 
+    /// How many shards a step's batch is split into: ``TrainingOptions/shards``, else one per
+    /// worker thread (`Threading.threadCount`), never more than the batch size.
+    public var shardCount: Int { min(options.batchSize, max(1, options.shards ?? Threading.threadCount)) }
+
     /// Takes one optimizer step.
+    ///
+    /// The batch of `B` windows is split into `S` = ``shardCount`` contiguous shards
+    /// (``DataParallel/rows(rank:size:batchSize:)``: `b_s` rows each). Each shard's forward
+    /// and backward run on one thread of their own, with every kernel inside serial
+    /// (`Threading.serially`): the hundreds of small operations of a step then need no hand-off
+    /// between threads at all. With shard `s`'s mean loss `ℓ_s` and gradient `g_s`,
+    /// ```
+    /// g = Σ_s (b_s/B)·g_s = ∇ (1/(B·L)) Σ_{all B·L positions} loss      ℓ = Σ_s (b_s/B)·ℓ_s
+    /// ```
+    /// is the whole batch's gradient, as with data-parallel ranks; only the order of its sums
+    /// depends on `S`. Clipping and AdamW then run once, split over the threads as usual. With
+    /// `S = 1` the whole batch runs as one forward and backward, each operation split across
+    /// the threads. Dropout (off in every preset) is seeded per shard.
     /// - Throws: `TrainingError` when the loss or a gradient is not finite (nothing changes).
     @discardableResult
     public mutating func trainStep(corpus: ByteCorpus) throws -> StepResult {
@@ -103,15 +120,54 @@ public struct TinyLLMTrainer: Sendable {
         var generator = dataGenerator
         let (inputs, targets) = corpus.batch(.training, batchSize: options.batchSize,
                                              length: configuration.contextLength, generator: &generator)
-        let tape = Tape(training: true, seed: options.seed &+ 0x9E37_79B9 &* UInt64(step + 1))
-        let loss = model.loss(inputs: inputs, targets: targets, on: tape)
-        var gradients = try tape.backward(loss, step: step)
+        let seed = options.seed &+ 0x9E37_79B9 &* UInt64(step + 1)
+        let (loss, gradientsBeforeClipping) = try Self.lossAndGradients(
+            model: model, inputs: inputs, targets: targets, shards: shardCount, seed: seed, step: step)
+        var gradients = gradientsBeforeClipping
         let norm = options.gradientClip > 0 ? gradients.clipByGlobalNorm(options.gradientClip) : gradients.globalNorm
         optimizer.learningRate = lr
         try optimizer.update(&model, with: gradients)
         dataGenerator = generator
         step += 1
-        return StepResult(loss: loss.value.scalars[0], gradientNorm: norm, learningRate: lr)
+        return StepResult(loss: loss, gradientNorm: norm, learningRate: lr)
+    }
+
+    /// The batch's mean loss and its gradient, from `shards` shards computed concurrently (see
+    /// ``trainStep(corpus:)``). Shard 0's tape is seeded with `seed` (the whole batch's when
+    /// `shards == 1`), shard `s`'s with `seed` mixed with `s`, as data-parallel ranks are.
+    private static func lossAndGradients(model: TinyLLMModel, inputs: [[Int]], targets: [[Int]], shards: Int,
+                                         seed: UInt64, step: Int) throws -> (Float, Gradients) {
+        guard shards > 1 else {
+            let tape = Tape(training: true, seed: seed)
+            let loss = model.loss(inputs: inputs, targets: targets, on: tape)
+            return (loss.value.scalars[0], try tape.backward(loss, step: step))
+        }
+        let batchSize = inputs.count
+        var results = [Result<(loss: Float, gradients: Gradients), Error>?](repeating: nil, count: shards)
+        results.withUnsafeMutableBufferPointer { slots in
+            let out = UncheckedSendableBox(slots.baseAddress!)
+            parallelFor(shards) { s in
+                let rows = DataParallel.rows(rank: s, size: shards, batchSize: batchSize)
+                out.value[s] = Result {
+                    try Threading.serially {
+                        let tape = Tape(training: true, seed: s == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(s)))
+                        let loss = model.loss(inputs: Array(inputs[rows]), targets: Array(targets[rows]), on: tape)
+                        return (loss.value.scalars[0], try tape.backward(loss, step: step))
+                    }
+                }
+            }
+        }
+        var losses: [Float] = [], parts: [Gradients] = []
+        for s in results.indices {
+            let result = results[s]!
+            results[s] = nil   // so the part's tensors are referenced once, and summed in place
+            let (loss, gradients) = try result.get()   // the first failing shard's error, in shard order
+            losses.append(loss)
+            parts.append(gradients)
+        }
+        let weights = (0..<shards).map { Float(DataParallel.rows(rank: $0, size: shards, batchSize: batchSize).count) / Float(batchSize) }
+        let loss = zip(losses, weights).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        return (loss, Gradients.weightedSum(consume parts, weights: weights))
     }
 
     /// Takes one optimizer step as rank `group.rank` of a data-parallel group.

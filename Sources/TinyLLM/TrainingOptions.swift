@@ -28,6 +28,12 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var checkpointInterval = 500
     /// Seeds the initial weights, the data order and dropout.
     public var seed: UInt64 = 1337
+    /// How many shards each step's batch is split into, trained concurrently, one per thread
+    /// (see ``TinyLLMTrainer/shardCount``); nil: one per worker thread, at most the batch
+    /// size. The gradient is the whole batch's either way; the shard count changes only the
+    /// order of its sums, hence the last bits of a run, which is why it is kept here (and in
+    /// checkpoints): a resumed run splits its steps as before.
+    public var shards: Int? = nil
 
     public init() {}
 
@@ -63,6 +69,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         guard evaluationInterval >= 0, checkpointInterval >= 0,
               evaluationInterval <= Self.maximumSteps, checkpointInterval <= Self.maximumSteps else {
             throw fail("evaluation and checkpoint intervals must be in 0...\(Self.maximumSteps), got \(evaluationInterval) and \(checkpointInterval)")
+        }
+        if let shards, shards < 1 || shards > batchSize {
+            throw fail("shards must be in 1...\(batchSize) (the batch size), got \(shards)")
         }
         guard evaluationBatches >= 1, evaluationBatches <= Self.maximumEvaluationBatches else {
             throw fail("evaluation batches must be in 1...\(Self.maximumEvaluationBatches), got \(evaluationBatches)")

@@ -66,6 +66,39 @@ public struct Gradients: Sendable {
         }
     }
 
+    /// `Σ_s weights[s] · parts[s]`, parameter by parameter: the gradient of a batch from the
+    /// mean gradients of its shards (`weights[s]` = shard `s`'s share of the batch), summed in
+    /// shard order, so the result depends only on the parts, not on the thread count.
+    /// - Precondition: at least one part, one weight per part, and every part has the same
+    ///   parameters with the same shapes (they come from the same model).
+    package static func weightedSum(_ parts: consuming [Gradients], weights: [Float]) -> Gradients {
+        checkPrecondition(!parts.isEmpty && parts.count == weights.count,
+            "Gradients.weightedSum: \(parts.count) parts and \(weights.count) weights (want as many, at least one)")
+        var result = parts.removeFirst()   // moved out: its tensors are scaled in place, not copied
+        let others = parts
+        for (s, other) in others.enumerated() {
+            checkPrecondition(other.names == result.names,
+                "Gradients.weightedSum: part \(s + 1) has parameters \(other.names), part 0 \(result.names)")
+        }
+        let first = weights[0], rest = Array(weights.dropFirst())
+        result.entries.withUnsafeMutableBufferPointer { all in
+            let base = UncheckedSendableBox(all.baseAddress!)
+            parallelFor(all.count) { slot in
+                let name = base.value[slot].name
+                base.value[slot].tensor.withUnsafeMutableBufferPointer { sum in
+                    for i in sum.indices { sum[i] *= first }
+                    for (other, weight) in zip(others, rest) {
+                        let part = other.entries[slot].tensor
+                        checkPrecondition(part.count == sum.count,
+                            "Gradients.weightedSum: \(name) has \(part.count) elements in one part and \(sum.count) in part 0")
+                        part.withUnsafeBufferPointer { g in for i in sum.indices { sum[i] += weight * g[i] } }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     /// Per parameter, in order: Σ g² (in Float64) and whether every element is finite. One
     /// parameter per work item, so each sum is the same for any thread count.
     private func squaredNormsAndFiniteness() -> [(sum: Double, finite: Bool)] {

@@ -102,7 +102,7 @@ enum MatmulBackward {
                 for gi in range { for (j, bi) in groups[gi].enumerated() { body(bi, j == 0, 1) } }
             }
         } else {
-            for group in groups { for (j, bi) in group.enumerated() { body(bi, j == 0, Threading.threadCount) } }
+            for group in groups { for (j, bi) in group.enumerated() { body(bi, j == 0, Threading.available) } }
         }
     }
 

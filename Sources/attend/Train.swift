@@ -29,6 +29,12 @@ struct Train: ParsableCommand {
             ATTEND_MPI_BUCKET_MB (default 1) while the backward pass runs; 0 sums them in one
             all-reduce after it.
 
+            Threads (ATTEND_THREADS, default every core): each step's batch is split into
+            --shards parts, one per thread, each part's forward and backward pass running on
+            its own thread with no hand-off between them; the gradient is the whole batch's,
+            summed in shard order. --shards 1 instead splits every operation across the
+            threads. The shard count is saved with the run, so --resume splits as before.
+
             A folder that already holds a run is never overwritten by accident: continue it with
             --resume, or replace it with --overwrite. The folder is checked to be writable and
             locked before the first step.
@@ -54,6 +60,8 @@ struct Train: ParsableCommand {
     var overwrite = false
     @Option(help: "Windows per step (default: the preset's); under mpirun the global batch, split across the ranks.")
     var batchSize: Int?
+    @Option(help: "Split each step's batch into N shards trained at once, one per thread (default: one per thread, at most the batch size; 1: split every operation across the threads instead). Under mpirun each rank trains its rows as one shard.")
+    var shards: Int?
     @Option(help: "Peak learning rate (default: the preset's).")
     var learningRate: Float?
     @Option(help: "Warmup steps (default: the preset's).")
@@ -91,7 +99,7 @@ struct Train: ParsableCommand {
             // The run's saved options fix its schedule and data order; silently ignoring a new
             // value would train something else than the user asked for.
             let ignored: [(String, Bool)] = [
-                ("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil),
+                ("--batch-size", batchSize != nil), ("--shards", shards != nil), ("--learning-rate", learningRate != nil),
                 ("--warmup-steps", warmupSteps != nil), ("--seed", seed != nil),
                 ("--eval-interval", evalInterval != nil), ("--checkpoint-interval", checkpointInterval != nil),
             ]
@@ -218,6 +226,7 @@ struct Train: ParsableCommand {
             var options = TrainingOptions.recommended(forPreset: preset)
             if let steps { options.steps = steps }
             if let batchSize { options.batchSize = batchSize }
+            if let shards { options.shards = shards }
             if let learningRate { options.learningRate = learningRate; options.minimumLearningRate = learningRate / 10 }
             if let warmupSteps { options.warmupSteps = warmupSteps }
             if let evalInterval { options.evaluationInterval = evalInterval }

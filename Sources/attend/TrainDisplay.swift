@@ -1,4 +1,5 @@
 import Foundation
+import Attention
 import TinyLLM
 import Training
 
@@ -39,6 +40,8 @@ struct TrainingDisplay {
             ]
             if let parallel, let split {
                 fields["ranks"] = parallel.ranks; fields["rowsPerRank"] = split; fields["mpiLibrary"] = parallel.library
+            } else {
+                fields["threads"] = Threading.threadCount; fields["shards"] = trainer.shardCount
             }
             printJSONLine(fields)
             return
@@ -47,9 +50,18 @@ struct TrainingDisplay {
             model: \(c.summary), \(c.parameterCount) parameters
             corpus: \(corpus.name), \(corpus.count) bytes (\(corpus.training.count) train, \(corpus.validation.count) validation)
             schedule: \(o.steps) steps of \(o.batchSize)×\(c.contextLength) bytes, lr \(o.learningRate) → \(o.minimumLearningRate) (warmup \(o.warmupSteps), cosine), clip \(o.gradientClip), seed \(o.seed)
-            \(parallel.map { "data parallel: \($0.ranks) ranks, rows per rank \((split ?? []).map(String.init).joined(separator: "+")) (\($0.library))\n" } ?? "")\(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
+            \(parallel.map { "data parallel: \($0.ranks) ranks, rows per rank \((split ?? []).map(String.init).joined(separator: "+")) (\($0.library))\n" } ?? threadLine(trainer))\(resumed ? "resuming at step \(trainer.step) from" : "checkpoints:") \(directory.path)
             """)
         fflush(nil)
+    }
+
+    /// One process: its threads and how a step's batch is split between them.
+    private func threadLine(_ trainer: TinyLLMTrainer) -> String {
+        let shards = trainer.shardCount, batch = trainer.options.batchSize
+        let split = (0..<shards).map { String(DataParallel.rows(rank: $0, size: shards, batchSize: batch).count) }
+        return shards > 1
+            ? "threads: \(Threading.threadCount), batch split into \(shards) shards of \(split.joined(separator: "+")) windows\n"
+            : "threads: \(Threading.threadCount), each operation split across them\n"
     }
 
     mutating func show(_ event: TrainingEvent) {

@@ -48,7 +48,7 @@ import Darwin
                 && again.stderr.contains("--overwrite") && again.stderr.contains("step 6 of 6"), "\(again.stderr)")
         #expect(try Self.snapshot(run) == before, "the refused run changed the folder")
 
-        for option in [["--learning-rate", "0.01"], ["--batch-size", "8"], ["--seed", "3"], ["--warmup-steps", "2"]] {
+        for option in [["--learning-rate", "0.01"], ["--batch-size", "8"], ["--seed", "3"], ["--warmup-steps", "2"], ["--shards", "1"]] {
             let resumed = try Self.attend(["train", "--corpus", corpus.path, "--preset", "tiny", "--out", run.path, "--resume"] + option)
             #expect(resumed.status == 64 && resumed.stderr.contains(option[0]) && resumed.stderr.contains("cannot change"),
                     "\(option): \(resumed.status) \(resumed.stderr)")
@@ -166,6 +166,8 @@ import Darwin
             (["generate", "--prompt", "x", "--top-p", "2"], [:], 64, "top-p"),
             (["eval", "--corpus", corpus.path, "--max-bytes", "1"], [:], 64, "--max-bytes"),
             (["train", "--corpus", corpus.path, "--preset", "tiny", "--batch-size", "1000000000"], [:], 64, "batch size must be in"),
+            (["train", "--corpus", corpus.path, "--preset", "tiny", "--batch-size", "4", "--shards", "5"], [:], 64, "shards must be in 1...4"),
+            (["train", "--corpus", corpus.path, "--preset", "tiny", "--shards", "0"], [:], 64, "shards must be in"),
             (["train", "--corpus", corpus.path, "--preset", "huge"], [:], 64, "unknown preset 'huge'"),
             (["train", "--corpus", corpus.path, "--preset", "tiny", "--layers", "100000"], [:], 64, "layers must be in"),
         ]

@@ -42,6 +42,9 @@ import Testing
         let events = Self.jsonLines(stdout)
         let kinds = events.compactMap { $0["event"] as? String }
         #expect(kinds.first == "start" && kinds.last == "done", "events \(kinds)")
+        // One shard of the batch of 4 per thread, never more shards than windows.
+        let threads = try #require(events.first?["threads"] as? Int)
+        #expect(events.first?["shards"] as? Int == min(4, threads), "start \(events.first ?? [:])")
         #expect(kinds.filter { $0 == "evaluation" }.count == 3 && kinds.contains("checkpoint"), "events \(kinds)")
         let done = try #require(events.last)
         let loss = try #require(done["validationLoss"] as? Double)

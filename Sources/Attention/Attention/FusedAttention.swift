@@ -17,7 +17,7 @@ package enum FusedAttention {
     package static func queryBlock(for p: AttentionProblem) -> Int {
         let wanted = p.keyLength >= 16_384 ? 256 : p.keyLength >= 4096 ? 128 : 64
         var br = wanted
-        while br > 64 && p.batch * p.queryHeads * ((p.queryLength + br - 1) / br) < 4 * Threading.threadCount { br /= 2 }
+        while br > 64 && p.batch * p.queryHeads * ((p.queryLength + br - 1) / br) < 4 * Threading.available { br /= 2 }
         return min(br, p.queryLength)
     }
 

@@ -117,7 +117,7 @@ package enum FusedAttentionBackward {
     static func addPartials(_ partials: UnsafeMutablePointer<Float>, groups: Int, count: Int,
                             into dq: UnsafeMutablePointer<Float>, serial: Bool) {
         guard groups > 1 else { return }
-        let chunks = serial ? 1 : Threading.threadCount
+        let chunks = serial ? 1 : Threading.available
         forEach(chunks, serial: serial) { chunk in
             let range = count * chunk / chunks..<count * (chunk + 1) / chunks
             for group in 1..<groups {

@@ -125,7 +125,7 @@ public struct BFloat16Weights: Sendable {
 
     /// `x·Ŵᵀ + bias` for `x: [rows, inputSize]` → `[rows, outputSize]` (see ``Precision/bfloat16``).
     public func product(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
-        product(x, bias: bias, kernel: Self.kernel(rows: x.rank == 2 ? x.shape[0] : 0), threads: Threading.threadCount)
+        product(x, bias: bias, kernel: Self.kernel(rows: x.rank == 2 ? x.shape[0] : 0), threads: Threading.available)
     }
 
     /// Fewer rows than this do not fill an AMX tile enough to pay: they run `vdpbf16ps`.

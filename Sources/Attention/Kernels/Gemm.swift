@@ -40,7 +40,7 @@ extension MatrixMultiply {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-        path: GemmPath, level: SIMDLevel = .current, threads: Int = Threading.threadCount
+        path: GemmPath, level: SIMDLevel = .current, threads: Int = Threading.available
     ) {
         checkPrecondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
         checkPrecondition(

@@ -9,13 +9,35 @@ public enum Threading {
         if let text = ProcessInfo.processInfo.environment["ATTEND_THREADS"], let n = Int(text), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// The threads a kernel called from this thread may split its work across right now:
+    /// 1 inside ``serially(_:)``, else ``threadCount``.
+    public static var available: Int { ak_serial_active() != 0 ? 1 : threadCount }
+
+    /// Runs `body` with every kernel it calls on the calling thread alone: no product, norm or
+    /// attention inside splits across the worker pool, whatever its size.
+    ///
+    /// This is how to run data parallelism over threads: start one job per share of a batch
+    /// (for example with `DispatchQueue.concurrentPerform`), and inside each, compute that
+    /// share's forward and backward pass in `serially`. Every thread then works through its own
+    /// sequence of operations with no hand-off at all, instead of every operation being split
+    /// between threads and joined, which for small operations (a `baby` TinyLLM step has hundreds,
+    /// most under 100 µs) costs more than the work it spreads. Results are the same bits as
+    /// outside `serially`: the kernels' summation order never depends on the thread count.
+    /// Nests; applies to the calling thread only.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        ak_serial_enter()
+        defer { ak_serial_leave() }
+        return try body()
+    }
 }
 
 /// Runs `body(i)` for every `i` in `0..<count`, spread over `Threading.threadCount` threads.
-/// Work items must be independent; each runs exactly once. Serial when `count == 1` or one thread.
+/// Work items must be independent; each runs exactly once. Serial when `count == 1`, with one
+/// thread, or inside `Threading.serially`.
 package func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
-    if count == 1 || Threading.threadCount == 1 {
+    if count == 1 || Threading.available == 1 {
         for i in 0..<count { body(i) }
         return
     }
@@ -193,10 +215,10 @@ package struct UncheckedSendableBox<T>: @unchecked Sendable {
     package init(_ value: T) { self.value = value }
 }
 
-/// Splits `0..<count` into at most `Threading.threadCount` contiguous chunks and runs them in parallel.
+/// Splits `0..<count` into at most `Threading.available` contiguous chunks and runs them in parallel.
 package func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     if count <= 0 { return }
-    let chunks = max(1, min(Threading.threadCount, count / max(1, minimumChunk)))
+    let chunks = max(1, min(Threading.available, count / max(1, minimumChunk)))
     if chunks == 1 { body(0..<count); return }
     parallelFor(chunks) { c in
         let lo = count * c / chunks, hi = count * (c + 1) / chunks

@@ -41,7 +41,7 @@ extension MatrixMultiply {
     /// would run the packed kernel (same kernel, same panels, so the same bits as
     /// `x.matmul(weight, transposingOther: true)`); other products take that path unchanged.
     package static func productTransposingWeight(
-        _ x: Tensor, _ weight: Tensor, cache: PrepackedWeights, threads: Int = Threading.threadCount
+        _ x: Tensor, _ weight: Tensor, cache: PrepackedWeights, threads: Int = Threading.available
     ) -> Tensor {
         let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[0])
         guard m > 0, n > 0, k > 0, automaticPacks(m: m, n: n, k: k) else {

@@ -51,7 +51,7 @@ package enum MatrixMultiply {
                             for bi in range { product(bi, threads: 1) }
                         }
                     } else {
-                        for bi in 0..<batchCount { product(bi, threads: Threading.threadCount) }
+                        for bi in 0..<batchCount { product(bi, threads: Threading.available) }
                     }
                 }
             }

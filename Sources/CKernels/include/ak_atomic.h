@@ -30,4 +30,12 @@ static inline void ak_spin_pause(void) {
 /// probably been preempted (an oversubscribed machine), so that thread can run here.
 void ak_thread_yield(void);
 
+/// Marks the calling thread as running one share of a data-parallel job (`Threading.serially`
+/// in Swift): while the depth is above zero, the kernels this thread calls run on it alone
+/// instead of splitting across the worker pool. Nestable; every enter needs its leave.
+void ak_serial_enter(void);
+void ak_serial_leave(void);
+/// Nonzero while the calling thread is between `ak_serial_enter` and its `ak_serial_leave`.
+int ak_serial_active(void);
+
 #endif
