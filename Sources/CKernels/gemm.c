@@ -16,13 +16,14 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 /// Every level's micro-kernel and blocking; MC (168) is a multiple of each MR, NC of each NR,
 /// and no level's kc exceeds KC (the packing buffers are sized for all of them).
-static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable, NULL};
+static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable, NULL, NULL};
 #if defined(__x86_64__)
-static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2, NULL};
-static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512, ak_gemm_transpose_avx512};
+static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2, NULL, NULL};
+static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512, ak_gemm_transpose_avx512,
+                                                 ak_gemm_copy_panel_avx512};
 #endif
 #if defined(__aarch64__)
-static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon, NULL};
+static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon, NULL, NULL};
 #endif
 
 static const ak_gemm_blocking *blocking_for(int level) {
@@ -56,7 +57,9 @@ static void pack_a(size_t mc, size_t kc, const float *a, size_t lda, int transpo
     for (size_t t = 0; t < mc; t += MR) {
         const size_t rows = min_size(MR, mc - t);
         float *panel = out + t * kc;
-        if (transpose_a) {
+        if (transpose_a && blocking->copy_panel) {
+            blocking->copy_panel(a + p0 * lda + i0 + t, lda, rows, kc, panel, MR);
+        } else if (transpose_a) {
             // op(A)(i, p) = a[p·lda + i]: the MR rows of one depth step are contiguous.
             for (size_t p = 0; p < kc; ++p) {
                 const float *src = a + (p0 + p) * lda + i0 + t;
@@ -105,6 +108,8 @@ static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpo
             }
             for (size_t j = cols; j < NR; ++j)
                 for (size_t p = 0; p < kc; ++p) panel[p * NR + j] = 0.0f;
+        } else if (blocking->copy_panel) {
+            blocking->copy_panel(b + p0 * ldb + j0 + t, ldb, cols, kc, panel, NR);
         } else {
             for (size_t p = 0; p < kc; ++p) {
                 const float *src = b + (p0 + p) * ldb + j0 + t;

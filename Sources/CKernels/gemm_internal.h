@@ -16,13 +16,20 @@ typedef void (*ak_gemm_microkernel)(size_t kc, const float *a, const float *b, f
 typedef void (*ak_gemm_transpose)(const float *src, size_t ld, size_t rows, size_t cols,
                                   float *dst, size_t dst_stride, size_t width);
 
+/// Copies `depth` runs of `width` ≤ 32 floats for packing: run p is dst[p·width …] = the `live`
+/// floats at src + p·ld, then zeros up to `width`. Only the live floats are read.
+typedef void (*ak_gemm_copy_panel)(const float *src, size_t ld, size_t live, size_t depth,
+                                   float *dst, size_t width);
+
 /// One level's micro-kernel with its register tile (mr × nr) and depth slice kc, and optionally
-/// a vector transpose for the packings that transpose (A stored row-major, B stored n×k);
-/// NULL means the scalar loops. Packing only moves values, so either way gives the same bits.
+/// a vector transpose for the packings that transpose (A stored row-major, B stored n×k) and a
+/// vector copy for the ones that do not (A stored k×m, B stored k×n); NULL means the scalar
+/// loops. Packing only moves values, so either way gives the same bits.
 typedef struct ak_gemm_blocking {
     size_t mr, nr, kc;
     ak_gemm_microkernel kernel;
     ak_gemm_transpose transpose;
+    ak_gemm_copy_panel copy_panel;
 } ak_gemm_blocking;
 
 /// The largest register tile of any level (sizes the edge scratch tile) and the widest NR.
@@ -36,6 +43,8 @@ void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, 
 /// 16×16 in-register transpose (ak_gemm_transpose).
 void ak_gemm_transpose_avx512(const float *src, size_t ld, size_t rows, size_t cols,
                               float *dst, size_t dst_stride, size_t width);
+/// Masked 16-lane copies (ak_gemm_copy_panel).
+void ak_gemm_copy_panel_avx512(const float *src, size_t ld, size_t live, size_t depth, float *dst, size_t width);
 #endif
 #if defined(__aarch64__)
 void ak_gemm_kernel_neon(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);

@@ -75,6 +75,28 @@ void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, 
     AK_STORE_ROW(5); AK_STORE_ROW(6); AK_STORE_ROW(7); AK_STORE_ROW(8); AK_STORE_ROW(9);
     AK_STORE_ROW(10); AK_STORE_ROW(11); AK_STORE_ROW(12); AK_STORE_ROW(13);
 }
+/// Packs untransposed runs (rows of B stored k×n, columns of A stored k×m): per depth step one
+/// or two masked 16-lane loads and stores instead of a memcpy call and a scalar edge loop.
+/// Masked-off lanes are neither read (AVX-512 masked loads do not fault on them) nor written.
+AK_AVX512 void ak_gemm_copy_panel_avx512(const float *src, size_t ld, size_t live, size_t depth,
+                                         float *dst, size_t width) {
+    const __mmask16 live0 = (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
+    const __mmask16 live1 = (__mmask16)(live >= 32 ? 0xFFFFu : live <= 16 ? 0u : (1u << (live - 16)) - 1u);
+    const __mmask16 out0 = (__mmask16)(width >= 16 ? 0xFFFFu : (1u << width) - 1u);
+    const __mmask16 out1 = (__mmask16)(width >= 32 ? 0xFFFFu : width <= 16 ? 0u : (1u << (width - 16)) - 1u);
+    if (out1) {
+        for (size_t p = 0; p < depth; ++p) {
+            const float *s = src + p * ld;
+            float *d = dst + p * width;
+            _mm512_mask_storeu_ps(d, out0, _mm512_maskz_loadu_ps(live0, s));
+            _mm512_mask_storeu_ps(d + 16, out1, _mm512_maskz_loadu_ps(live1, s + 16));
+        }
+    } else {
+        for (size_t p = 0; p < depth; ++p)
+            _mm512_mask_storeu_ps(dst + p * width, out0, _mm512_maskz_loadu_ps(live0, src + p * ld));
+    }
+}
+
 /// 16×16 transpose in registers: 32-bit interleave, 64-bit shuffles, then two 128-bit lane
 /// shuffles (the usual sequence); rows past `rows` are zero and nothing past the block is read.
 AK_AVX512 void ak_gemm_transpose_avx512(const float *src, size_t ld, size_t rows, size_t cols,
