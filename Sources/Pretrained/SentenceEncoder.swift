@@ -53,18 +53,55 @@ public struct SentenceEncoder: Sendable {
     }
 
     /// One vector per already-tokenised sequence, in order.
+    ///
+    /// Each batch is split into one shard per worker thread (contiguous runs of the
+    /// length-sorted batch with about equal token counts), and each shard is encoded and pooled
+    /// on a thread of its own with every kernel inside serial (`Threading.serially`): a batch of
+    /// short sentences is hundreds of small products, which cost less run side by side than
+    /// split and joined one at a time. A sequence's vector does not depend on what else is
+    /// in its batch, so the sharding changes no result.
     public func embed(tokenIDs sequences: [[Int]], batchSize: Int = 32) -> [[Float]] {
         checkPrecondition(batchSize >= 1, "SentenceEncoder.embed: batchSize must be ≥ 1, got \(batchSize)")
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
         var vectors = [[Float]](repeating: [], count: sequences.count)
-        for start in stride(from: 0, to: order.count, by: batchSize) {
-            let members = Array(order[start..<min(start + batchSize, order.count)])
-            let encoding = model.encode(members.map { sequences[$0] })
-            for (position, index) in members.enumerated() {
-                vectors[index] = pooling.pool(encoding.hiddenStates(ofSequence: position))
+        vectors.withUnsafeMutableBufferPointer { out in
+            let target = UncheckedSendableBox(out.baseAddress!)
+            for start in stride(from: 0, to: order.count, by: batchSize) {
+                let members = Array(order[start..<min(start + batchSize, order.count)])
+                let shards = Self.shards(lengths: members.map { sequences[$0].count }, count: Threading.available)
+                func encode(_ shard: Range<Int>) {
+                    let encoding = model.encode(shard.map { sequences[members[$0]] })
+                    for (position, member) in shard.enumerated() {
+                        target.value[members[member]] = pooling.pool(encoding.hiddenStates(ofSequence: position))
+                    }
+                }
+                if shards.count == 1 {
+                    encode(shards[0])
+                } else {
+                    parallelFor(shards.count) { s in Threading.serially { encode(shards[s]) } }
+                }
             }
         }
         return vectors
+    }
+
+    /// At most `count` contiguous, non-empty ranges covering `lengths.indices`, cut where the
+    /// running token count passes each `s/count` of the total (one range when `count ≤ 1`).
+    package static func shards(lengths: [Int], count: Int) -> [Range<Int>] {
+        let count = min(count, lengths.count)
+        guard count > 1 else { return [0..<lengths.count] }
+        let total = lengths.reduce(0, +)
+        var cuts = [0], running = 0
+        for (i, length) in lengths.enumerated() {
+            running += length
+            // Cut after i once its share is reached, leaving at least one sequence per later shard.
+            if cuts.count < count, running * count >= total * cuts.count, i + 1 < lengths.count,
+               lengths.count - (i + 1) >= count - cuts.count {
+                cuts.append(i + 1)
+            }
+        }
+        cuts.append(lengths.count)
+        return zip(cuts, cuts.dropFirst()).map { $0..<$1 }
     }
 
     /// The word-piece tokens of `text` and every layer's and head's attention weights:

@@ -91,3 +91,30 @@ import Testing
         #expect(encoder.tokenizer.encode(String(repeating: "a ", count: 100)).count == 24)
     }
 }
+
+/// How `SentenceEncoder.embed` splits a length-sorted batch between threads.
+@Suite struct EncoderShardTests {
+    @Test func shardsAreContiguousNonEmptyAndCoverTheBatch() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let lengths = (0..<Int.random(in: 1...40, using: &generator)).map { _ in Int.random(in: 1...256, using: &generator) }
+                .sorted(by: >)
+            let count = Int.random(in: 1...8, using: &generator)
+            let shards = SentenceEncoder.shards(lengths: lengths, count: count)
+            #expect(shards.count == min(count, lengths.count), "\(lengths) into \(count): \(shards)")
+            #expect(shards.first?.lowerBound == 0 && shards.last?.upperBound == lengths.count)
+            #expect(shards.allSatisfy { !$0.isEmpty })
+            #expect(zip(shards, shards.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        }
+    }
+
+    /// Cuts follow the token counts: 32 equal sentences split evenly, and one long sequence
+    /// beside many short ones gets a shard of its own.
+    @Test func shardsBalanceTokens() {
+        #expect(SentenceEncoder.shards(lengths: Array(repeating: 12, count: 32), count: 2) == [0..<16, 16..<32])
+        #expect(SentenceEncoder.shards(lengths: Array(repeating: 12, count: 32), count: 4) == [0..<8, 8..<16, 16..<24, 24..<32])
+        #expect(SentenceEncoder.shards(lengths: [256] + Array(repeating: 10, count: 20), count: 2) == [0..<1, 1..<21])
+        #expect(SentenceEncoder.shards(lengths: [5, 4, 3], count: 1) == [0..<3])
+        #expect(SentenceEncoder.shards(lengths: [5], count: 4) == [0..<1])
+    }
+}
