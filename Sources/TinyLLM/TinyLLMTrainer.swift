@@ -159,7 +159,7 @@ public struct TinyLLMTrainer: Sendable {
         }
         var losses: [Float] = [], parts: [Gradients] = []
         for s in results.indices {
-            let result = results[s]!
+            let result = checkNotNil(results[s], "TinyLLMTrainer: shard \(s) of \(shards) left no result")
             results[s] = nil   // so the part's tensors are referenced once, and summed in place
             let (loss, gradients) = try result.get()   // the first failing shard's error, in shard order
             losses.append(loss)
