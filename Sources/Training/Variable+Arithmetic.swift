@@ -6,7 +6,8 @@ import Attention
 extension Variable {
     /// `a + b` with broadcasting.
     public static func + (a: Variable, b: Variable) -> Variable {
-        let y = broadcastingCombine(a.value, b.value, name: "+") { $0 + $1 }
+        // Same shapes (residual streams): Tensor's vectorised add across threads, the same bits.
+        let y = a.value.shape == b.value.shape ? a.value + b.value : broadcastingCombine(a.value, b.value, name: "+") { $0 + $1 }
         return a.tape.record(y, inputs: [a, b]) { [a = a.detached, b = b.detached] g, tape in
             // forward: y = a + b  →  da += g, db += g (summed over broadcast axes)
             tape.accumulateReduced(g, into: a)
