@@ -72,7 +72,7 @@ public struct AdamW: Sendable {
             parameter.withUnsafeMutableBufferPointer { pInout in m.withUnsafeMutableBufferPointer { mInout in
             v.withUnsafeMutableBufferPointer { vInout in g.withUnsafeBufferPointer { gp in
                 let (p, mp, vp) = (pInout, mInout, vInout)
-                parallelChunks(p.count, minimumChunk: 32768) { range in
+                parallelChunks(p.count, minimumChunk: 8192) { range in
                     let i = range.lowerBound
                     ak_train_adamw(p.baseAddress! + i, gp.baseAddress! + i, mp.baseAddress! + i, vp.baseAddress! + i, range.count,
                                    lr, b1, b2, eps, correction1, correction2, decay)
