@@ -32,6 +32,25 @@ import Testing
          "--batch-size", "4", "--eval-interval", "10", "--checkpoint-interval", "10", "--json"]
     }
 
+    /// With the shard count fixed, a run is the same bytes whatever ATTEND_THREADS says: every
+    /// kernel sums in an order that depends on shapes only, and the shards are summed in order.
+    @Test func aFixedShardCountGivesTheSameRunForAnyThreadCount() throws {
+        let directory = Self.scratch("shards")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corpus = try Self.makeCorpus(in: directory)
+        var checkpoints: [Data] = []
+        for threads in ["1", "3"] {
+            let run = directory.appendingPathComponent("run\(threads)")
+            let (status, stdout, stderr) = try Self.attend(
+                Self.trainArguments(corpus: corpus, out: run, steps: 8) + ["--shards", "2"], environment: ["ATTEND_THREADS": threads])
+            #expect(status == 0, "ATTEND_THREADS=\(threads): exit \(status): \(stderr)")
+            let start = try #require(Self.jsonLines(stdout).first)
+            #expect(start["shards"] as? Int == 2 && start["threads"] as? Int == Int(threads), "start \(start)")
+            checkpoints.append(try Data(contentsOf: run.appendingPathComponent("checkpoint.safetensors")))
+        }
+        #expect(checkpoints[0] == checkpoints[1], "1 and 3 threads with --shards 2 wrote different checkpoints")
+    }
+
     @Test func trainThenGenerateThenEval() throws {
         let directory = Self.scratch("flow")
         defer { try? FileManager.default.removeItem(at: directory) }
