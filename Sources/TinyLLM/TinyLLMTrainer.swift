@@ -281,19 +281,35 @@ extension TinyLLMModel {
     /// preceding bytes of its window), `batchSize` windows per forward.
     public func averageLoss(on bytes: [UInt8], batchSize: Int = 16) -> Double {
         let windows = ByteCorpus.windows(covering: bytes, length: configuration.contextLength)
-        var total = 0.0, count = 0
+        // Rows of one forward must share a length: groups of equal-length windows, in order.
+        var groups: [Range<Int>] = []
         var i = 0
         while i < windows.count {
-            // Rows of one forward must share a length: group equal-length windows.
             let length = windows[i].inputs.count
             var j = i
             while j < windows.count, j - i < batchSize, windows[j].inputs.count == length { j += 1 }
-            let group = windows[i..<j]
-            let n = group.count * length
-            total += evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
-            count += n
+            groups.append(i..<j)
             i = j
         }
-        return count == 0 ? 0 : total / Double(count)
+        // Each group's summed loss, the groups side by side on the threads (each serial inside:
+        // the same bits as split kernels), then added in group order: the same total as one
+        // group after another.
+        var sums = [Double](repeating: 0, count: groups.count)
+        sums.withUnsafeMutableBufferPointer { out in
+            guard let base = out.baseAddress else { return }
+            let target = UncheckedSendableBox(base)
+            func evaluate(_ g: Int) {
+                let group = windows[groups[g]]
+                let n = group.count * (group.first?.inputs.count ?? 0)
+                target.value[g] = evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
+            }
+            if groups.count > 1, Threading.available > 1 {
+                parallelFor(groups.count) { g in Threading.serially { evaluate(g) } }
+            } else {
+                for g in groups.indices { evaluate(g) }
+            }
+        }
+        let count = groups.reduce(0) { $0 + $1.count * windows[$1.lowerBound].inputs.count }
+        return count == 0 ? 0 : sums.reduce(0, +) / Double(count)
     }
 }

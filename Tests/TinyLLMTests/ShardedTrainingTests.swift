@@ -107,6 +107,26 @@ import Training
         #expect(firstBitDifference(outside, inside) == nil)
     }
 
+    /// `averageLoss` evaluates its groups of windows side by side on the threads; the total is
+    /// still the groups' summed losses added in order, bit for bit what one group after another
+    /// gives (the last group is shorter: 4 full windows of 16 per group of 3, then the rest).
+    @Test func averageLossEqualsTheGroupsOneAfterAnother() {
+        let model = TinyLLMTrainer(configuration: .tiny, options: options(shards: 1)).model
+        let bytes = Array(makeTestCorpus(repeats: 3).training.prefix(16 * 7 + 5))
+        let windows = ByteCorpus.windows(covering: bytes, length: model.configuration.contextLength)
+        var total = 0.0, count = 0, i = 0
+        while i < windows.count {
+            var j = i
+            while j < windows.count, j - i < 3, windows[j].inputs.count == windows[i].inputs.count { j += 1 }
+            let group = windows[i..<j], n = group.count * windows[i].inputs.count
+            total += model.evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
+            count += n
+            i = j
+        }
+        #expect(windows.count >= 8 && Set(windows.map(\.inputs.count)).count == 2)
+        #expect(model.averageLoss(on: bytes, batchSize: 3).bitPattern == (total / Double(count)).bitPattern)
+    }
+
     /// `Σ_s w_s·g_s`, summed in part order, for every parameter.
     @Test func gradientsOfShardsAreTheirWeightedSum() {
         let a = Gradients([("w", Tensor(shape: [3], scalars: [1, 2, -4])), ("b", Tensor(shape: [1], scalars: [8]))])
