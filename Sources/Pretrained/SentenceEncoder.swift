@@ -75,11 +75,7 @@ public struct SentenceEncoder: Sendable {
                         target.value[members[member]] = pooling.pool(encoding.hiddenStates(ofSequence: position))
                     }
                 }
-                if shards.count == 1 {
-                    encode(shards[0])
-                } else {
-                    parallelFor(shards.count) { s in Threading.serially { encode(shards[s]) } }
-                }
+                parallelParts(shards.count) { s in encode(shards[s]) }
             }
         }
         return vectors

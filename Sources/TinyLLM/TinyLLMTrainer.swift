@@ -146,14 +146,12 @@ public struct TinyLLMTrainer: Sendable {
         var results = [Result<(loss: Float, gradients: Gradients), Error>?](repeating: nil, count: shards)
         results.withUnsafeMutableBufferPointer { slots in
             let out = UncheckedSendableBox(slots.baseAddress!)
-            parallelFor(shards) { s in
+            parallelParts(shards) { s in
                 let rows = DataParallel.rows(rank: s, size: shards, batchSize: batchSize)
                 out.value[s] = Result {
-                    try Threading.serially {
-                        let tape = Tape(training: true, seed: s == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(s)))
-                        let loss = model.loss(inputs: Array(inputs[rows]), targets: Array(targets[rows]), on: tape)
-                        return (loss.value.scalars[0], try tape.backward(loss, step: step))
-                    }
+                    let tape = Tape(training: true, seed: s == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(s)))
+                    let loss = model.loss(inputs: Array(inputs[rows]), targets: Array(targets[rows]), on: tape)
+                    return (loss.value.scalars[0], try tape.backward(loss, step: step))
                 }
             }
         }
@@ -303,11 +301,7 @@ extension TinyLLMModel {
                 let n = group.count * (group.first?.inputs.count ?? 0)
                 target.value[g] = evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
             }
-            if groups.count > 1, Threading.available > 1 {
-                parallelFor(groups.count) { g in Threading.serially { evaluate(g) } }
-            } else {
-                for g in groups.indices { evaluate(g) }
-            }
+            parallelParts(groups.count, evaluate)
         }
         let count = groups.reduce(0) { $0 + $1.count * windows[$1.lowerBound].inputs.count }
         return count == 0 ? 0 : sums.reduce(0, +) / Double(count)

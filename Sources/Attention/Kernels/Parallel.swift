@@ -209,6 +209,16 @@ final class WorkerPool: @unchecked Sendable {
     }
 }
 
+/// Runs `body(0) … body(count − 1)` side by side, one work item per part, each with every
+/// kernel inside serial (`Threading.serially`): independent parts of a batch (training shards,
+/// encoder sequences, evaluation windows) each on a thread of their own, with no hand-off
+/// between threads inside a part. A single part runs on the calling thread with its kernels
+/// split across the threads as usual.
+package func parallelParts(_ count: Int, _ body: (Int) -> Void) {
+    if count == 1 { body(0); return }
+    parallelFor(count) { part in Threading.serially { body(part) } }
+}
+
 /// Carries a value across a concurrency boundary the compiler cannot verify.
 package struct UncheckedSendableBox<T>: @unchecked Sendable {
     package let value: T
