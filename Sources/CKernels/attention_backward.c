@@ -75,6 +75,14 @@ size_t ak_attention_backward_scratch_count(long block_q, long block_k, long d, l
     return (size_t)(2 * block_q * lds + lds * (d + dv) + block_q * d);
 }
 
+/// X̂[k][r] = x[r][k] for the `rows` rows of x ([rows, width]), zero for rows up to rows_padded:
+/// the key block transposed once, so S = Q̂·K̂ and dP = dO·V̂ are products over whole rows of keys.
+/// Memory-bound and small next to the products, so a plain loop suffices.
+static void pack_transposed(const float *x, long rows, long rows_padded, long width, float *xhat) {
+    for (long r = 0; r < rows_padded; r++)
+        for (long k = 0; k < width; k++) xhat[k * rows_padded + r] = r < rows ? x[r * width + k] : 0.0f;
+}
+
 /// qhat[e] = scale·q[e] for the rows·d floats of a query tile: the rounding of the forward's
 /// pack_queries, so the scores match the forward's.
 static void scale_queries(const float *q, long count, float scale, float *qhat) {
@@ -94,25 +102,23 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
     const long d = p->d, dvw = p->dv, cols = j1 - j0, padded = round16(cols), lds = round16(block_k);
     float *s = scratch;                       // [Br][lds] S → P → dS
     float *dp = s + block_q * lds;            // [Br][lds] dP
-    float *khat = dp + block_q * lds;         // [Bc'/16][D][16]  K of the block
-    float *vhat = khat + padded * d;          // [Bc'/16][Dv][16] V of the block
+    float *khat = dp + block_q * lds;         // [D][Bc']         K of the block, transposed
+    float *vhat = khat + padded * d;          // [Dv][Bc']        V of the block, transposed
     float *qhat = khat + lds * (d + dvw);     // [Br][D]          scale·Q of the tile
     const float *k_block = k + j0 * d;
     float *dk_block = dk + j0 * d, *dv_block = dv + j0 * dvw;
-    ops->pack_transposed(k_block, cols, padded, d, 1.0f, khat);
-    ops->pack_transposed(v + j0 * dvw, cols, padded, dvw, 1.0f, vhat);
+    pack_transposed(k_block, cols, padded, d, khat);
+    pack_transposed(v + j0 * dvw, cols, padded, dvw, vhat);
 
     for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
         const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
         const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
         scale_queries(q_tile, rows * d, p->scale, qhat);
-        for (long t = 0; t < padded; t += 16)                                          // S = Q̂·K̂
-            ops->gemm(qhat, d, 1, rows, d, khat + t * d, 16, 16, s + t, lds, 0);
+        ops->gemm(qhat, d, 1, rows, d, khat, padded, padded, s, lds, 0);                 // S = Q̂·K̂
         finish_scores(p, s, lds, i0, rows, j0, cols);
         ops->probabilities(s, lds, rows, cols, lse + i0);
         ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
-        for (long t = 0; t < padded; t += 16)                                          // dP = dO·V̂
-            ops->gemm(do_tile, dvw, 1, rows, dvw, vhat + t * dvw, 16, 16, dp + t, lds, 0);
+        ops->gemm(do_tile, dvw, 1, rows, dvw, vhat, padded, padded, dp, lds, 0);         // dP = dO·V̂
         ops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
         ops->gemm(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
         ops->gemm(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K

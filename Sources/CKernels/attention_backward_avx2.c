@@ -74,22 +74,6 @@ AK_AVX2 static void gemm_avx2(const float *a, long sam, long sak, long m, long k
     }
 }
 
-AK_AVX2 static void pack_transposed_avx2(const float *x, long rows, long rows_padded, long width,
-                                      float factor, float *xhat) {
-    // A transpose; memory-bound and small next to the products, so plain loops suffice.
-    for (long p = 0; p < rows_padded / 16; p++) {
-        float *panel = xhat + p * width * 16;
-        for (long t = 0; t < 16; t++) {
-            const long r = 16 * p + t;
-            if (r < rows) {
-                const float *row = x + r * width;
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = factor * row[k];
-            } else {
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = 0.0f;
-            }
-        }
-    }
-}
 
 // Lanes c0 + t with t < n − c0 (the tail of a row), as a maskload/maskstore mask.
 AK_AVX2_INLINE __m256i tail_mask(long live) {
@@ -132,6 +116,6 @@ AK_AVX2 static void ds_avx2(float *s, const float *dp, long lds, long rows, long
 }
 
 const ak_backward_ops ak_backward_ops_avx2 = {
-    gemm_avx2, pack_transposed_avx2, probabilities_avx2, ds_avx2,
+    gemm_avx2, probabilities_avx2, ds_avx2,
 };
 #endif

@@ -72,8 +72,8 @@ AK_AVX512_INLINE __mmask16 lanes(long live) {
 
 AK_AVX512_INLINE void gemm_strided(const float *a, long sam, long sak, long m, long kdim,
                                     const float *b, long ldb, long n, float *c, long ldc, int accumulate) {
-    // 32-column strips; a last strip of at most 16 columns (the 16-key panels of S = Q·K̂ and
-    // dP = dO·V̂ are exactly 16 wide) uses one vector per row and twice the rows.
+    // 32-column strips; a last strip of at most 16 columns uses one vector per row and twice
+    // the rows.
     long c0 = 0;
     for (; c0 + 32 <= n; c0 += 32) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
     if (n - c0 > 16) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), lanes(n - c0 - 16));
@@ -92,22 +92,6 @@ AK_AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, lo
     else gemm_strided(a, sam, sak, m, kdim, b, ldb, n, c, ldc, accumulate);
 }
 
-AK_AVX512 static void pack_transposed_avx512(const float *x, long rows, long rows_padded, long width,
-                                          float factor, float *xhat) {
-    // A transpose; memory-bound and small next to the products, so plain loops suffice.
-    for (long p = 0; p < rows_padded / 16; p++) {
-        float *panel = xhat + p * width * 16;
-        for (long t = 0; t < 16; t++) {
-            const long r = 16 * p + t;
-            if (r < rows) {
-                const float *row = x + r * width;
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = factor * row[k];
-            } else {
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = 0.0f;
-            }
-        }
-    }
-}
 
 AK_AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
@@ -144,6 +128,6 @@ AK_AVX512 static void ds_avx512(float *s, const float *dp, long lds, long rows, 
 }
 
 const ak_backward_ops ak_backward_ops_avx512 = {
-    gemm_avx512, pack_transposed_avx512, probabilities_avx512, ds_avx512,
+    gemm_avx512, probabilities_avx512, ds_avx512,
 };
 #endif

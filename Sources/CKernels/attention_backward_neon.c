@@ -101,22 +101,6 @@ static void gemm_neon(const float *a, long sam, long sak, long m, long kdim,
     if (c0 < n) strip(n - c0, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate);
 }
 
-static void pack_transposed_neon(const float *x, long rows, long rows_padded, long width,
-                                 float factor, float *xhat) {
-    // A transpose; memory-bound and small next to the products, so plain loops suffice.
-    for (long p = 0; p < rows_padded / 16; p++) {
-        float *panel = xhat + p * width * 16;
-        for (long t = 0; t < 16; t++) {
-            const long r = 16 * p + t;
-            if (r < rows) {
-                const float *row = x + r * width;
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = factor * row[k];
-            } else {
-                for (long k = 0; k < width; k++) panel[k * 16 + t] = 0.0f;
-            }
-        }
-    }
-}
 
 static void probabilities_neon(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
@@ -152,6 +136,6 @@ static void ds_neon(float *s, const float *dp, long lds, long rows, long cols,
 }
 
 const ak_backward_ops ak_backward_ops_neon = {
-    gemm_neon, pack_transposed_neon, probabilities_neon, ds_neon,
+    gemm_neon, probabilities_neon, ds_neon,
 };
 #endif

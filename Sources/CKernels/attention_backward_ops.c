@@ -20,15 +20,6 @@ static void gemm_portable(const float *a, long sam, long sak, long m, long kdim,
     }
 }
 
-static void pack_transposed_portable(const float *x, long rows, long rows_padded, long width,
-                                     float factor, float *xhat) {
-    for (long p = 0; p < rows_padded / 16; p++)
-        for (long k = 0; k < width; k++)
-            for (long t = 0; t < 16; t++) {
-                const long r = 16 * p + t;
-                xhat[(p * width + k) * 16 + t] = r < rows ? factor * x[r * width + k] : 0.0f;
-            }
-}
 
 static void probabilities_portable(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
@@ -47,7 +38,7 @@ static void ds_portable(float *s, const float *dp, long lds, long rows, long col
 }
 
 static const ak_backward_ops portable_ops = {
-    gemm_portable, pack_transposed_portable, probabilities_portable, ds_portable,
+    gemm_portable, probabilities_portable, ds_portable,
 };
 
 #if defined(__x86_64__)

@@ -3,8 +3,9 @@
 //
 // Layouts, for a tile of `rows` queries and a key block of `cols` keys padded to `padded`
 // (a multiple of 16):
-//   K̂, V̂ key-block panels [padded/16][width][16]: K̂[p][k][t] = k[16p + t][k] (0 in padding),
-//     so a product with queries on the left produces 16 keys per step;
+//   K̂, V̂ the key block transposed, [width][padded]: K̂[k][t] = k[t][k] (0 in padding), packed
+//     once per block by attention_backward.c, so a product with queries on the left produces a
+//     whole row of keys (B's row stride is padded);
 //   S, dP tiles [rows][lds] (queries down, keys across, lds ≥ padded); only the first `cols`
 //     columns are meaningful and only they are read.
 #ifndef AK_ATTENTION_BACKWARD_OPS_H
@@ -15,8 +16,6 @@ typedef struct ak_backward_ops {
     /// (so Aᵀ is free) and B row-major with row stride ldb. Overwrites C when !accumulate.
     void (*gemm)(const float *a, long sam, long sak, long m, long kdim,
                  const float *b, long ldb, long n, float *c, long ldc, int accumulate);
-    /// X̂ ← factor·x for rows [0, rows) of x ([rows, width], row stride width), zero padding.
-    void (*pack_transposed)(const float *x, long rows, long rows_padded, long width, float factor, float *xhat);
     /// S[r][c] ← exp(S[r][c] − lse[r]) for r < rows, c < cols, with ak_exp (the exp of the
     /// forward's softmax, so P is the function the forward summed into lse); a row with
     /// lse = −inf (no allowed key) becomes 0 (exp(−inf + inf) would be NaN).
