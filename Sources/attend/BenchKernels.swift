@@ -111,7 +111,7 @@ struct BenchKernels: ParsableCommand {
         let b = (0..<(c.k * c.n)).map { _ in generator.nextNormal() }
         var out = [Float](repeating: 0, count: c.m * c.n)
         var row = BenchRow(gemm: c)
-        row.record(Stopwatch.measure(repeats: max(repeats, 5)) {
+        row.record(Stopwatch.measure(repeats: max(repeats, 5), peakMemory: false) {
             out.withUnsafeMutableBufferPointer { pc in
                 MatrixMultiply.gemm(
                     m: c.m, n: c.n, k: c.k, a: a, lda: c.k, transposeA: false,

@@ -79,8 +79,14 @@ enum Stopwatch {
     /// with its own peak-memory window; returns the median time and the largest peak. A run
     /// whose warm-up takes longer than `slowSeconds` is timed once: it is long enough that one
     /// sample is stable, and the whole table stays within minutes.
+    ///
+    /// With `peakMemory: false` the runs follow each other with nothing in between, as the
+    /// peers' loops time theirs: the probe (malloc_trim, /proc/self/clear_refs) takes longer
+    /// than a product of tens of microseconds, lets the worker threads fall asleep and drops
+    /// cached translations, so a short product would be timed from cold.
     static func measure(
-        repeats: Int, warmUp: Bool = true, slowSeconds: Double = 3, _ body: () -> Float
+        repeats: Int, warmUp: Bool = true, slowSeconds: Double = 3, peakMemory: Bool = true,
+        _ body: () -> Float
     ) -> Measurement {
         var count = repeats
         if warmUp {
@@ -90,7 +96,7 @@ enum Stopwatch {
         var times: [Double] = []
         var peak: Int?
         for _ in 0..<max(1, count) {
-            let baseline = PeakMemory.begin()
+            let baseline = peakMemory ? PeakMemory.begin() : nil
             times.append(time { benchSink += body() })
             if let extra = PeakMemory.end(baseline: baseline) { peak = max(peak ?? 0, extra) }
         }

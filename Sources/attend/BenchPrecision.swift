@@ -108,11 +108,11 @@ struct BenchPrecision: ParsableCommand {
     /// background load hits both alike.
     private func pair(_ float32: () -> Float, _ bfloat16: () -> Float) -> (Double, Double) {
         var a: [Double] = [], b: [Double] = []
-        _ = Stopwatch.measure(repeats: 1, float32)
-        _ = Stopwatch.measure(repeats: 1, bfloat16)
+        _ = Stopwatch.measure(repeats: 1, peakMemory: false, float32)
+        _ = Stopwatch.measure(repeats: 1, peakMemory: false, bfloat16)
         for _ in 0..<repeats {
-            a.append(Stopwatch.measure(repeats: 1, warmUp: false, float32).milliseconds)
-            b.append(Stopwatch.measure(repeats: 1, warmUp: false, bfloat16).milliseconds)
+            a.append(Stopwatch.measure(repeats: 1, warmUp: false, peakMemory: false, float32).milliseconds)
+            b.append(Stopwatch.measure(repeats: 1, warmUp: false, peakMemory: false, bfloat16).milliseconds)
         }
         return (a.sorted()[a.count / 2], b.sorted()[b.count / 2])
     }
