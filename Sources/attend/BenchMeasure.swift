@@ -75,15 +75,16 @@ enum Stopwatch {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
-    /// One untimed warm-up (skipped when `warmUp` is false), then `repeats` timed runs, each
-    /// with its own peak-memory window; returns the median time and the largest peak. A run
-    /// whose warm-up takes longer than `slowSeconds` is timed once: it is long enough that one
-    /// sample is stable, and the whole table stays within minutes.
+    /// One untimed warm-up (skipped when `warmUp` is false), then `repeats` timed runs back to
+    /// back; returns the median time. A run whose warm-up takes longer than `slowSeconds` is
+    /// timed once: it is long enough that one sample is stable, and the whole table stays
+    /// within minutes.
     ///
-    /// With `peakMemory: false` the runs follow each other with nothing in between, as the
-    /// peers' loops time theirs: the probe (malloc_trim, /proc/self/clear_refs) takes longer
-    /// than a product of tens of microseconds, lets the worker threads fall asleep and drops
-    /// cached translations, so a short product would be timed from cold.
+    /// With `peakMemory`, one more run, untimed, measures the peak memory (a single timed run
+    /// measures it itself). The probe (malloc_trim, /proc/self/clear_refs) never precedes a
+    /// timed run of several: it returns the freed heap to the kernel, so the next run would
+    /// fault its output pages in again, lets the worker threads fall asleep and drops cached
+    /// translations, none of which the peers' loops (runs back to back) pay.
     static func measure(
         repeats: Int, warmUp: Bool = true, slowSeconds: Double = 3, peakMemory: Bool = true,
         _ body: () -> Float
@@ -93,12 +94,19 @@ enum Stopwatch {
             let seconds = time { benchSink += body() }
             if seconds > slowSeconds { count = 1 }
         }
-        var times: [Double] = []
         var peak: Int?
-        for _ in 0..<max(1, count) {
-            let baseline = peakMemory ? PeakMemory.begin() : nil
-            times.append(time { benchSink += body() })
-            if let extra = PeakMemory.end(baseline: baseline) { peak = max(peak ?? 0, extra) }
+        func probed(_ run: () -> Double) -> Double {
+            let baseline = PeakMemory.begin()
+            let seconds = run()
+            peak = PeakMemory.end(baseline: baseline)
+            return seconds
+        }
+        var times: [Double] = []
+        if count <= 1 {
+            times.append(peakMemory ? probed { time { benchSink += body() } } : time { benchSink += body() })
+        } else {
+            for _ in 0..<count { times.append(time { benchSink += body() }) }
+            if peakMemory { _ = probed { time { benchSink += body() } } }
         }
         times.sort()
         return Measurement(milliseconds: times[times.count / 2] * 1000, peakExtraBytes: peak, repeats: times.count)
