@@ -12,38 +12,36 @@
 enum { MR = 12, MR1 = 24 };
 
 // C[0..mr, 0..16·nv) (+)= A(0..mr, :)·B[:, 0..16·nv): mr·nv accumulators (≤ 24), mr broadcasts
-// and nv loads of B per k; lanes outside m0/m1 are neither read nor written.
+// and nv loads of B per k; lanes outside m0/m1 (the last two vectors) are neither read nor written.
 AK_AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam, long sak, long kdim,
                          const float *b, long ldb, float *c, long ldc, int accumulate,
                          __mmask16 m0, __mmask16 m1) {
-    __m512 acc[MR1][2];
+    __m512 acc[MR1][4];
+    __mmask16 mask[4];
     AK_UNROLL
-    for (int r = 0; r < mr; r++) {
-        if (!accumulate) {
-            acc[r][0] = _mm512_setzero_ps();
-            if (nv == 2) acc[r][1] = _mm512_setzero_ps();
-        } else {
-            acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
-            if (nv == 2) acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
-        }
-    }
+    for (int v = 0; v < nv; v++) mask[v] = nv == 4 ? (__mmask16)0xFFFF : v == 0 ? m0 : m1;
+    AK_UNROLL
+    for (int r = 0; r < mr; r++)
+        AK_UNROLL
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
     for (long k = 0; k < kdim; k++) {
         const float *bk = b + k * ldb;
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
-        const __m512 b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : b0;
+        __m512 bv[4];
+        AK_UNROLL
+        for (int v = 0; v < nv; v++) bv[v] = nv == 4 ? _mm512_loadu_ps(bk + 16 * v) : _mm512_maskz_loadu_ps(mask[v], bk + 16 * v);
         const float *ak = a + k * sak;
         AK_UNROLL
         for (int r = 0; r < mr; r++) {
             const __m512 av = _mm512_set1_ps(ak[r * sam]);
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            if (nv == 2) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            AK_UNROLL
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
         }
     }
     AK_UNROLL
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
-        if (nv == 2) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
-    }
+    for (int r = 0; r < mr; r++)
+        AK_UNROLL
+        for (int v = 0; v < nv; v++) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
 }
 
 #define AK_BLOCK_CASE(n) case n: block(n, nv, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
@@ -53,6 +51,20 @@ AK_AVX512_INLINE void block(const int mr, const int nv, const float *a, long sam
 AK_AVX512_INLINE void strip(const int nv, const float *a, long sam, long sak, long m, long kdim, const float *b,
                          long ldb, float *c, long ldc, int accumulate, __mmask16 m0, __mmask16 m1) {
     long r = 0;
+    if (nv == 4) {
+        for (; r + 6 <= m; r += 6) block(6, 4, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
+        const float *ar = a + r * sam;
+        float *cr = c + r * ldc;
+        switch (m - r) {
+        case 5: block(5, 4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+        case 4: block(4, 4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+        case 3: block(3, 4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+        case 2: block(2, 4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+        case 1: block(1, 4, ar, sam, sak, kdim, b, ldb, cr, ldc, accumulate, m0, m1); break;
+        default: break;
+        }
+        return;
+    }
     if (nv == 1)
         for (; r + MR1 <= m; r += MR1) block(MR1, 1, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
     for (; r + MR <= m; r += MR) block(MR, nv, a + r * sam, sam, sak, kdim, b, ldb, c + r * ldc, ldc, accumulate, m0, m1);
@@ -75,6 +87,7 @@ AK_AVX512_INLINE void gemm_strided(const float *a, long sam, long sak, long m, l
     // 32-column strips; a last strip of at most 16 columns uses one vector per row and twice
     // the rows.
     long c0 = 0;
+    for (; c0 + 64 <= n; c0 += 64) strip(4, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
     for (; c0 + 32 <= n; c0 += 32) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, 0xFFFF, 0xFFFF);
     if (n - c0 > 16) strip(2, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), lanes(n - c0 - 16));
     else if (c0 < n) strip(1, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate, lanes(n - c0), 0);

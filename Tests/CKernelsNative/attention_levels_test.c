@@ -508,15 +508,16 @@ int main(void) {
         tally(ok);
     }
 
-    // Attention: Lq, Lk ∈ {1, 7, 33, 100}, D ∈ {8, 20, 64}, every mask kind the problem struct has.
-    static const long lengths[] = {1, 7, 33, 100}, widths[] = {8, 20, 64};
+    // Attention: Lq, Lk ∈ {1, 7, 33, 100}, D ∈ {8, 20, 64, 100}, every mask kind the problem
+    // struct has (D = 100: a 64-wide strip of the backward's products, then a masked one).
+    static const long lengths[] = {1, 7, 33, 100}, widths[] = {8, 20, 64, 100};
     level_stats stats[4];
     memset(stats, 0, sizeof stats);
     long index = 0;
     for (int kind = 0; kind < M_COUNT; kind++)
         for (int a = 0; a < 4; a++)
             for (int b = 0; b < 4; b++)
-                for (int w = 0; w < 3; w++) {
+                for (int w = 0; w < 4; w++) {
                     attention_case c = make_case(lengths[a], lengths[b], widths[w], kind, index++);
                     check_attention(&c, levels, nlevels, stats);
                     free_case(&c);
