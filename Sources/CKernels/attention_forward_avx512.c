@@ -3,9 +3,10 @@
 // attribute, so the package needs no compiler flags; attention_forward.c uses them only at
 // AK_SIMD_AVX512 (CPU and OS support checked by ak_simd_available).
 //
-// A 16-query panel of Q̂ / Sᵀ is exactly one zmm register. Scores: 12 keys × 2 panels (24
-// accumulators; 2 loads + 12 broadcasts per 24 FMAs). Accumulate: 12 query rows × 32 output
-// columns (24 accumulators; 2 loads + 12 broadcasts per 24 FMAs).
+// A 16-query panel of Q̂ / Sᵀ is exactly one zmm register. Scores: 6 keys × 4 panels (24
+// accumulators; 4 loads + 6 broadcasts per 24 FMAs), then 12 keys × 2 panels for a last 32
+// queries. Accumulate: 6 query rows × 64 output columns (4 loads + 6 broadcasts per 24 FMAs),
+// then 12 rows × 32 columns for the rest of the width.
 #if defined(__x86_64__)
 #include "attention_forward_ops.h"
 #include "ak_simd_math.h"
@@ -29,16 +30,17 @@ AK_AVX512 static void pack_queries_avx512(const float *q, long rows, long rows_p
     }
 }
 
-// Sᵀ[i][0..16·np) = Σₖ key[i][k]·Q̂(k, 0..16·np) for i < mr keys over np query panels.
+// Sᵀ[i][0..16·np) = Σₖ key[i][k]·Q̂(k, 0..16·np) for i < mr keys over np query panels
+// (mr·np ≤ 24 accumulators).
 AK_AVX512_INLINE void scores_block(const int mr, const int np, const float *panel, long d, const float *k,
                                 float *st, long ld) {
-    __m512 acc[KEYS][2];
+    __m512 acc[KEYS][4];
     AK_UNROLL
     for (int i = 0; i < mr; i++)
         AK_UNROLL
         for (int t = 0; t < np; t++) acc[i][t] = _mm512_setzero_ps();
     for (long kk = 0; kk < d; kk++) {
-        __m512 b[2];
+        __m512 b[4];
         AK_UNROLL
         for (int t = 0; t < np; t++) b[t] = _mm512_loadu_ps(panel + t * 16 * d + kk * 16);
         AK_UNROLL
@@ -73,6 +75,21 @@ AK_AVX512_INLINE void scores_block(const int mr, const int np, const float *pane
 AK_AVX512_INLINE void scores_strided(const float *qhat, long rows_padded, long d, const float *k, long cols,
                                       float *st, long ld) {
     long p0 = 0;
+    for (; p0 + 64 <= rows_padded; p0 += 64) {   // 6 keys × 4 panels: 4 loads + 6 broadcasts per 24 FMAs
+        const float *panel = qhat + p0 * d;
+        long c = 0;
+        for (; c + 6 <= cols; c += 6) scores_block(6, 4, panel, d, k + c * d, st + c * ld + p0, ld);
+        const float *kc = k + c * d;
+        float *sc = st + c * ld + p0;
+        switch (cols - c) {
+        case 5: scores_block(5, 4, panel, d, kc, sc, ld); break;
+        case 4: scores_block(4, 4, panel, d, kc, sc, ld); break;
+        case 3: scores_block(3, 4, panel, d, kc, sc, ld); break;
+        case 2: scores_block(2, 4, panel, d, kc, sc, ld); break;
+        case 1: scores_block(1, 4, panel, d, kc, sc, ld); break;
+        default: break;
+        }
+    }
     for (; p0 + 32 <= rows_padded; p0 += 32) {
         const float *panel = qhat + p0 * d;
         long c = 0;
@@ -132,7 +149,7 @@ AK_AVX512 static void softmax_avx512(float *st, long ld, long rows_padded, long 
 // O[i][0..16·nv) ← α[i]·O[i][0..16·nv) + Σ_c Sᵀ[c][i]·v[c][0..16·nv) for i < mr query rows.
 AK_AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *st, long ld, long cols,
                                     const float *v, long ldv, float *o, long ldo, const float *alpha) {
-    __m512 acc[ROWS][2];
+    __m512 acc[ROWS][4];
     AK_UNROLL
     for (int i = 0; i < mr; i++) {
         const __m512 a = _mm512_set1_ps(alpha[i]);
@@ -140,7 +157,7 @@ AK_AVX512_INLINE void accumulate_block(const int mr, const int nv, const float *
         for (int t = 0; t < nv; t++) acc[i][t] = _mm512_mul_ps(a, _mm512_loadu_ps(o + i * ldo + 16 * t));
     }
     for (long c = 0; c < cols; c++) {
-        __m512 b[2];
+        __m512 b[4];
         AK_UNROLL
         for (int t = 0; t < nv; t++) b[t] = _mm512_loadu_ps(v + c * ldv + 16 * t);
         AK_UNROLL
@@ -164,8 +181,32 @@ AK_AVX512_INLINE void accumulate_rows(const int mr, const float *st, long ld, lo
     if (x < dv_padded) accumulate_block(mr, 1, st, ld, cols, v + x, ldv, o + x, ldo, alpha);
 }
 
+// 64 output columns at a time: 6 rows × 4 vectors (4 loads + 6 broadcasts per 24 FMAs).
+AK_AVX512_INLINE void accumulate_wide(const float *st, long ld, long rows, long cols, const float *v, long ldv,
+                                   float *o, long ldo, const float *alpha) {
+    long r = 0;
+    for (; r + 6 <= rows; r += 6) accumulate_block(6, 4, st + r, ld, cols, v, ldv, o + r * ldo, ldo, alpha + r);
+    const float *sr = st + r;
+    float *orow = o + r * ldo;
+    const float *ar = alpha + r;
+    switch (rows - r) {
+    case 5: accumulate_block(5, 4, sr, ld, cols, v, ldv, orow, ldo, ar); break;
+    case 4: accumulate_block(4, 4, sr, ld, cols, v, ldv, orow, ldo, ar); break;
+    case 3: accumulate_block(3, 4, sr, ld, cols, v, ldv, orow, ldo, ar); break;
+    case 2: accumulate_block(2, 4, sr, ld, cols, v, ldv, orow, ldo, ar); break;
+    case 1: accumulate_block(1, 4, sr, ld, cols, v, ldv, orow, ldo, ar); break;
+    default: break;
+    }
+}
+
 AK_AVX512 static void accumulate_avx512(const float *st, long ld, long rows, long cols, const float *v,
                                      long ldv, long dv_padded, float *o, long ldo, const float *alpha) {
+    long x = 0;
+    for (; x + 64 <= dv_padded; x += 64) accumulate_wide(st, ld, rows, cols, v + x, ldv, o + x, ldo, alpha);
+    if (x == dv_padded) return;
+    v += x;
+    o += x;
+    dv_padded -= x;
     long r = 0;
     for (; r + ROWS <= rows; r += ROWS)
         accumulate_rows(ROWS, st + r, ld, cols, v, ldv, dv_padded, o + r * ldo, ldo, alpha + r);
