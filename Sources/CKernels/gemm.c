@@ -16,14 +16,14 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 /// Every level's micro-kernel and blocking; MC (168) is a multiple of each MR, NC of each NR,
 /// and no level's kc exceeds KC (the packing buffers are sized for all of them).
-static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable, NULL, NULL};
+static const ak_gemm_blocking portable_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_portable, NULL, NULL, NULL};
 #if defined(__x86_64__)
-static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2, NULL, NULL};
+static const ak_gemm_blocking avx2_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_avx2, NULL, NULL, NULL};
 static const ak_gemm_blocking avx512_blocking = {14, 32, KC, ak_gemm_kernel_avx512, ak_gemm_transpose_avx512,
-                                                 ak_gemm_copy_panel_avx512};
+                                                 ak_gemm_copy_panel_avx512, ak_gemm_edge_avx512};
 #endif
 #if defined(__aarch64__)
-static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon, NULL, NULL};
+static const ak_gemm_blocking neon_blocking = {AK_GEMM_MR, AK_GEMM_NR, KC, ak_gemm_kernel_neon, NULL, NULL, NULL};
 #endif
 
 static const ak_gemm_blocking *blocking_for(int level) {
@@ -126,8 +126,9 @@ static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpo
     }
 }
 
-// C block (mc × nc at c) from packed panels; partial edge tiles go through a scratch tile so
-// the micro-kernel only ever sees full MR×NR tiles (and sums in the same order as full ones).
+// C block (mc × nc at c) from packed panels; partial edge tiles go to the level's edge kernel,
+// or else through a scratch tile so the micro-kernel only ever sees full MR×NR tiles (either way
+// summed in the same order as full ones).
 static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const float *pb,
                          float *c, size_t ldc, int beta, const ak_gemm_blocking *blocking) {
     const size_t MR = blocking->mr, NR = blocking->nr;
@@ -140,6 +141,8 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const
             float *tile = c + ir * ldc + jr;
             if (rows == MR && cols == NR) {
                 kernel(kc, pa + ir * kc, pb + jr * kc, tile, ldc, beta);
+            } else if (blocking->edge) {
+                blocking->edge(kc, pa + ir * kc, pb + jr * kc, tile, ldc, beta, rows, cols);
             } else {
                 kernel(kc, pa + ir * kc, pb + jr * kc, edge, NR, 0);
                 for (size_t r = 0; r < rows; ++r) {

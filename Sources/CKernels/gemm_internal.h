@@ -21,15 +21,24 @@ typedef void (*ak_gemm_transpose)(const float *src, size_t ld, size_t rows, size
 typedef void (*ak_gemm_copy_panel)(const float *src, size_t ld, size_t live, size_t depth,
                                    float *dst, size_t width);
 
+/// A partial tile straight into C: rows [0, rows) and columns [0, cols) of the MR×NR product
+/// of the same packed panels as the micro-kernel (rows < MR or cols < NR), each entry summed in
+/// the micro-kernel's order (from 0 over p, then added to C when beta), so it gives the bits
+/// the scratch-tile route gives, computing only the live rows and touching only the live columns.
+typedef void (*ak_gemm_edge_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta,
+                                    size_t rows, size_t cols);
+
 /// One level's micro-kernel with its register tile (mr × nr) and depth slice kc, and optionally
-/// a vector transpose for the packings that transpose (A stored row-major, B stored n×k) and a
-/// vector copy for the ones that do not (A stored k×m, B stored k×n); NULL means the scalar
-/// loops. Packing only moves values, so either way gives the same bits.
+/// a vector transpose for the packings that transpose (A stored row-major, B stored n×k), a
+/// vector copy for the ones that do not (A stored k×m, B stored k×n), and an edge kernel for
+/// partial tiles; NULL means the scalar loops (packing) or the full kernel into a scratch tile
+/// (edges). Either way gives the same bits.
 typedef struct ak_gemm_blocking {
     size_t mr, nr, kc;
     ak_gemm_microkernel kernel;
     ak_gemm_transpose transpose;
     ak_gemm_copy_panel copy_panel;
+    ak_gemm_edge_kernel edge;
 } ak_gemm_blocking;
 
 /// The largest register tile of any level (sizes the edge scratch tile) and the widest NR.
@@ -45,6 +54,9 @@ void ak_gemm_transpose_avx512(const float *src, size_t ld, size_t rows, size_t c
                               float *dst, size_t dst_stride, size_t width);
 /// Masked 16-lane copies (ak_gemm_copy_panel).
 void ak_gemm_copy_panel_avx512(const float *src, size_t ld, size_t live, size_t depth, float *dst, size_t width);
+/// Partial 14×32 tiles: only the live rows, masked columns (ak_gemm_edge_kernel).
+void ak_gemm_edge_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta,
+                         size_t rows, size_t cols);
 #endif
 #if defined(__aarch64__)
 void ak_gemm_kernel_neon(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);

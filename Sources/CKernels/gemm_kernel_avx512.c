@@ -75,6 +75,59 @@ void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, 
     AK_STORE_ROW(5); AK_STORE_ROW(6); AK_STORE_ROW(7); AK_STORE_ROW(8); AK_STORE_ROW(9);
     AK_STORE_ROW(10); AK_STORE_ROW(11); AK_STORE_ROW(12); AK_STORE_ROW(13);
 }
+// The first `mr` rows of a 14×32 tile: mr·2 accumulators over the same packed panels (A rows
+// stay MR apart), summed from 0 over p and then added to C as the full kernel does; columns
+// past `cols` are neither read nor written (opmasks).
+AK_AVX512_INLINE void edge_rows(const int mr, size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                                int beta, __mmask16 m0, __mmask16 m1) {
+    __m512 acc[MR][2];
+    AK_UNROLL
+    for (int r = 0; r < mr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (size_t p = 0; p < kc; ++p) {
+        const __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b + p * NR + 16);
+        const float *ap = a + p * MR;
+        AK_UNROLL
+        for (int r = 0; r < mr; ++r) {
+            const __m512 ar = _mm512_set1_ps(ap[r]);
+            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < mr; ++r) {
+        float *cr = c + (size_t)r * ldc;
+        if (beta) {
+            acc[r][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), acc[r][0]);
+            acc[r][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), acc[r][1]);
+        }
+        _mm512_mask_storeu_ps(cr, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(cr + 16, m1, acc[r][1]);
+    }
+}
+
+AK_AVX512 void ak_gemm_edge_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta,
+                                   size_t rows, size_t cols) {
+    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
+    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFFu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    switch (rows) {
+    case 14: edge_rows(14, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 13: edge_rows(13, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 12: edge_rows(12, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 11: edge_rows(11, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 10: edge_rows(10, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 9: edge_rows(9, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 8: edge_rows(8, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 7: edge_rows(7, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 6: edge_rows(6, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 5: edge_rows(5, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 4: edge_rows(4, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 3: edge_rows(3, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 2: edge_rows(2, kc, a, b, c, ldc, beta, m0, m1); break;
+    case 1: edge_rows(1, kc, a, b, c, ldc, beta, m0, m1); break;
+    default: break;
+    }
+}
+
 /// Packs untransposed runs (rows of B stored k×n, columns of A stored k×m): per depth step one
 /// or two masked 16-lane loads and stores instead of a memcpy call and a scalar edge loop.
 /// Masked-off lanes are neither read (AVX-512 masked loads do not fault on them) nor written.
