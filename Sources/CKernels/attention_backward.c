@@ -26,13 +26,26 @@
 static long round16(long n) { return (n + 15) / 16 * 16; }
 
 /// Adds ALiBi and the element mask to the raw scores S[r][c] (query i0 + r, key j0 + c) and
-/// sets pairs forbidden by position or by a boolean mask to −inf. Cheap next to the products,
-/// and skipped when the tile has no bias and every pair is allowed.
+/// sets pairs forbidden by position or by a boolean mask to −inf. Skipped when the tile has no
+/// bias and every pair is allowed; without bias (a causal diagonal tile, say) each row only has
+/// its keys outside [key_lo, key_hi) overwritten, two contiguous runs (an element-wise loop with
+/// a test per key cost as much as the tile's five products).
 static void finish_scores(const ak_attention_problem *p, float *s, long lds,
                           long i0, long rows, long j0, long cols) {
     const int inside = j0 >= ak_key_lo(p, i0 + rows - 1) && j0 + cols <= ak_key_hi(p, i0);
     const int biased = ak_has_score_bias(p);
     if (inside && !biased) return;
+    if (!biased) {
+        for (long r = 0; r < rows; r++) {
+            float *row = s + r * lds;
+            long lo = ak_key_lo(p, i0 + r) - j0, hi = ak_key_hi(p, i0 + r) - j0;
+            lo = lo < 0 ? 0 : (lo > cols ? cols : lo);
+            hi = hi < lo ? lo : (hi > cols ? cols : hi);
+            for (long c = 0; c < lo; c++) row[c] = -INFINITY;
+            for (long c = hi; c < cols; c++) row[c] = -INFINITY;
+        }
+        return;
+    }
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;
         const long i = i0 + r;
