@@ -14,7 +14,8 @@ import CKernels
 ///
 /// **Memory.** Per work item, the scratch of `ak_attention_backward_scratch_count`
 /// (O(Br·(Bc + D) + Bc·(D + Dv))); overall, `G − 1` extra dQ-sized buffers when `G > 1`, with `G`
-/// capped so they stay under ``partialBudget`` floats; plus δ, `[B, Hq, Lq]`.
+/// capped so they stay under ``partialBudget`` floats; plus δ, `[B, Hq, Lq]`. The gradients are
+/// not zeroed up front: each work item zeroes the rows it alone accumulates into.
 package enum FusedAttentionBackward {
     /// Query rows per tile (Br) and keys per block (Bc).
     package static let queryBlock = 64
@@ -44,8 +45,9 @@ package enum FusedAttentionBackward {
     ) -> (queries: Tensor, keys: Tensor, values: Tensor) {
         let (bn, hq, hkv) = (p.batch, p.queryHeads, p.keyValueHeads)
         let (lq, lk, d, dv) = (p.queryLength, p.keyLength, p.headDimension, p.valueDimension)
-        var dQ = Tensor.zeros(queries.shape), dK = Tensor.zeros(keys.shape), dV = Tensor.zeros(values.shape)
-        guard bn * hq * lq > 0, lk > 0 else { return (dQ, dK, dV) }
+        guard bn * hq * lq > 0, lk > 0 else {
+            return (Tensor.zeros(queries.shape), Tensor.zeros(keys.shape), Tensor.zeros(values.shape))
+        }
         guard d > 0, dv > 0 else {
             return ReferenceAttentionBackward.backward(
                 p, outputGradient: outputGradient, queries: queries, keys: keys, values: values)
@@ -54,17 +56,20 @@ package enum FusedAttentionBackward {
         let groups = keyGroups(p)
         let keyBlocks = (lk + keyBlock - 1) / keyBlock
         let dqCount = bn * hq * lq * d
-        // Buffer 0 is dQ itself; buffers 1..<G are zeroed scratch added into it at the end.
+        // Buffer 0 is dQ itself; buffers 1..<G are scratch added into it at the end. Nothing is
+        // zeroed up front: each work item zeroes what it alone accumulates into (its dQ or
+        // partial rows, its blocks' dK/dV rows) just before, on its own thread and while the
+        // rows are about to be used, so no whole-tensor pass runs on one thread first.
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (groups - 1) * dqCount))
-        partials.initialize(repeating: 0, count: max(1, (groups - 1) * dqCount))
         defer { partials.deallocate() }
         let scratchCount = ak_attention_backward_scratch_count(queryBlock, keyBlock, d, dv)
         let simd = level.rawValue
+        var dK: Tensor?, dV: Tensor?
+        let dQ = Tensor(uninitializedShape: queries.shape) { dq in
+        dK = Tensor(uninitializedShape: keys.shape) { dk in
+        dV = Tensor(uninitializedShape: values.shape) { dvOut in
         p.withKernelProblems { problemFor in
             withUnsafeBufferPointers([queries, keys, values, outputGradient, logSumExp, delta]) { inputs in
-            dQ.withUnsafeMutableBufferPointer { dq in
-            dK.withUnsafeMutableBufferPointer { dk in
-            dV.withUnsafeMutableBufferPointer { dvOut in
                 let io = KernelPointers(
                     q: inputs[0].baseAddress!, k: inputs[1].baseAddress!, v: inputs[2].baseAddress!,
                     gradOut: inputs[3].baseAddress!, lse: inputs[4].baseAddress!, delta: inputs[5].baseAddress!,
@@ -72,15 +77,22 @@ package enum FusedAttentionBackward {
                 forEach(bn * hkv * groups, serial: serial) { item in
                     let b = item / (hkv * groups), g = (item / groups) % hkv, group = item % groups
                     let dqBase = group == 0 ? io.dq : partials + (group - 1) * dqCount
+                    // This item's dQ rows (or partial rows): every query head sharing kv head g.
+                    let heads = g * p.groupSize..<(g + 1) * p.groupSize
+                    (dqBase + p.queryOffset(b, heads.lowerBound)).initialize(repeating: 0, count: heads.count * lq * d)
                     withScratch(scratchCount) { scratch in
                         accumulateKeyBlocks(p, problemFor: problemFor, io, dqBase: dqBase, batch: b, keyValueHead: g,
                                             blocks: stride(from: group, to: keyBlocks, by: groups), scratch: scratch, level: simd)
                     }
                 }
                 addPartials(partials, groups: groups, count: dqCount, into: io.dq, serial: serial)
-            }}}}
+            }
         }
-        return (dQ, dK, dV)
+        }
+        }
+        }
+        return (dQ, checkNotNil(dK, "FusedAttentionBackward: dK was not built"),
+                checkNotNil(dV, "FusedAttentionBackward: dV was not built"))
     }
 
     /// The raw pointers of one backward call (pinned by the caller for its duration).
@@ -99,6 +111,11 @@ package enum FusedAttentionBackward {
     ) {
         for block in blocks {
             let j0 = block * keyBlock, j1 = min(p.keyLength, j0 + keyBlock)
+            // The block's dK/dV rows belong to this item alone: zero them, then every query head
+            // of the group adds into them (a block no query can see stays zero).
+            let first = g * p.groupSize
+            (io.dk + p.keyOffset(b, first) + j0 * p.headDimension).initialize(repeating: 0, count: (j1 - j0) * p.headDimension)
+            (io.dv + p.valueOffset(b, first) + j0 * p.valueDimension).initialize(repeating: 0, count: (j1 - j0) * p.valueDimension)
             for h in g * p.groupSize..<(g + 1) * p.groupSize {
                 var problem = problemFor(b, h)
                 let rows = p.rowOffset(b, h)
