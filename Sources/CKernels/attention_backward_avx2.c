@@ -74,7 +74,6 @@ AK_AVX2 static void gemm_avx2(const float *a, long sam, long sak, long m, long k
     }
 }
 
-
 // Lanes c0 + t with t < n − c0 (the tail of a row), as a maskload/maskstore mask.
 AK_AVX2_INLINE __m256i tail_mask(long live) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -105,7 +105,6 @@ AK_AVX512 static void gemm_avx512(const float *a, long sam, long sak, long m, lo
     else gemm_strided(a, sam, sak, m, kdim, b, ldb, n, c, ldc, accumulate);
 }
 
-
 AK_AVX512 static void probabilities_avx512(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;

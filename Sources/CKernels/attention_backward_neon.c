@@ -101,7 +101,6 @@ static void gemm_neon(const float *a, long sam, long sak, long m, long kdim,
     if (c0 < n) strip(n - c0, a, sam, sak, m, kdim, b + c0, ldb, c + c0, ldc, accumulate);
 }
 
-
 static void probabilities_neon(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;

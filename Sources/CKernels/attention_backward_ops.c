@@ -20,7 +20,6 @@ static void gemm_portable(const float *a, long sam, long sak, long m, long kdim,
     }
 }
 
-
 static void probabilities_portable(float *s, long lds, long rows, long cols, const float *lse) {
     for (long r = 0; r < rows; r++) {
         float *row = s + r * lds;

@@ -75,6 +75,12 @@ void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, 
     AK_STORE_ROW(5); AK_STORE_ROW(6); AK_STORE_ROW(7); AK_STORE_ROW(8); AK_STORE_ROW(9);
     AK_STORE_ROW(10); AK_STORE_ROW(11); AK_STORE_ROW(12); AK_STORE_ROW(13);
 }
+
+/// The first `live` lanes of a 16-lane vector (all of them from 16 on).
+AK_AVX512_INLINE __mmask16 lanes(size_t live) {
+    return (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
+}
+
 // The first `mr` rows of a 14×32 tile: mr·2 accumulators over the same packed panels (A rows
 // stay MR apart), summed from 0 over p and then added to C as the full kernel does; columns
 // past `cols` are neither read nor written (opmasks).
@@ -107,8 +113,7 @@ AK_AVX512_INLINE void edge_rows(const int mr, size_t kc, const float *a, const f
 
 AK_AVX512 void ak_gemm_edge_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta,
                                    size_t rows, size_t cols) {
-    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
-    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFFu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    const __mmask16 m0 = lanes(cols), m1 = lanes(cols > 16 ? cols - 16 : 0);
     switch (rows) {
     case 14: edge_rows(14, kc, a, b, c, ldc, beta, m0, m1); break;
     case 13: edge_rows(13, kc, a, b, c, ldc, beta, m0, m1); break;
@@ -133,10 +138,8 @@ AK_AVX512 void ak_gemm_edge_avx512(size_t kc, const float *a, const float *b, fl
 /// Masked-off lanes are neither read (AVX-512 masked loads do not fault on them) nor written.
 AK_AVX512 void ak_gemm_copy_panel_avx512(const float *src, size_t ld, size_t live, size_t depth,
                                          float *dst, size_t width) {
-    const __mmask16 live0 = (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
-    const __mmask16 live1 = (__mmask16)(live >= 32 ? 0xFFFFu : live <= 16 ? 0u : (1u << (live - 16)) - 1u);
-    const __mmask16 out0 = (__mmask16)(width >= 16 ? 0xFFFFu : (1u << width) - 1u);
-    const __mmask16 out1 = (__mmask16)(width >= 32 ? 0xFFFFu : width <= 16 ? 0u : (1u << (width - 16)) - 1u);
+    const __mmask16 live0 = lanes(live), live1 = lanes(live > 16 ? live - 16 : 0);
+    const __mmask16 out0 = lanes(width), out1 = lanes(width > 16 ? width - 16 : 0);
     if (out1) {
         for (size_t p = 0; p < depth; ++p) {
             const float *s = src + p * ld;
