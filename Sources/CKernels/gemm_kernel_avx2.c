@@ -4,7 +4,9 @@
 // row), two hold the current row of the B micro-panel, one the broadcast A element. Per k step:
 // 2 loads + 6 broadcasts feed 12 FMAs, enough to keep both FMA pipes busy on Zen 3 / Haswell.
 // Compiled for AVX2+FMA by attribute only, so the file builds without any -m flags; gemm.c
-// calls it only when ak_simd_available(AK_SIMD_AVX2).
+// calls it only when ak_simd_available(AK_SIMD_AVX2). The B panels are read with unaligned
+// loads: a 64-byte-aligned buffer is faster, but panels packed ahead by a caller
+// (ak_sgemm_prepacked) need not be aligned at all (an aligned load there faulted).
 #include "gemm_internal.h"
 #include "ak_gemm.h"
 
@@ -22,8 +24,8 @@
 
 #define AK_STEP()                                              \
     do {                                                       \
-        const __m256 b0 = _mm256_load_ps(b);                   \
-        const __m256 b1 = _mm256_load_ps(b + 8);               \
+        const __m256 b0 = _mm256_loadu_ps(b);                  \
+        const __m256 b1 = _mm256_loadu_ps(b + 8);              \
         AK_ROW_FMA(0); AK_ROW_FMA(1); AK_ROW_FMA(2);           \
         AK_ROW_FMA(3); AK_ROW_FMA(4); AK_ROW_FMA(5);           \
         a += AK_GEMM_MR;                                       \

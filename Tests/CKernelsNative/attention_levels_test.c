@@ -8,7 +8,8 @@
 //     when run twice;
 //   - the packed and few-row GEMM (ak_sgemm_packed, ak_sgemm_rows: m = 1 … 7, k = 0, k mod 4 ≠ 0,
 //     a transposed A deeper than the row copies): within the Float64 error budget
-//     2(k+2)·2⁻²⁴·Σ|a||b|, nothing written outside C;
+//     2(k+2)·2⁻²⁴·Σ|a||b|, nothing written outside C; with B packed ahead (ak_sgemm_prepacked)
+//     into buffers off a 32-byte boundary, in two column parts: the bits of ak_sgemm_packed;
 //   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
 //     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
 //   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
@@ -476,6 +477,37 @@ static int check_gemm(gemm_shape s, int ta, int tb, int accumulate, int level, i
     return ok;
 }
 
+/// ak_sgemm_prepacked with B packed ahead (ak_sgemm_prepack_b) into buffers one float past a
+/// 64-byte boundary (Swift arrays and other callers' memory carry no alignment promise), in two
+/// column parts (j0 = 0 and the first multiple of NR past n/2): the bits of ak_sgemm_packed on
+/// aligned buffers. 1 when equal and nothing outside C was written.
+static int check_prepacked(gemm_shape s, int ta, int tb, int level) {
+    const long m = s.m, n = s.n, k = s.k;
+    const long lda = ta ? m + 2 : k + 1, ldb = tb ? k + 3 : n + 1, ldc = n + 3;
+    float *a = normals((ta ? k : m) * lda), *b = normals((tb ? n : k) * ldb);
+    float *want = normals(m * ldc), *got = malloc(sizeof(float) * (size_t)(m * ldc));
+    memcpy(got, want, sizeof(float) * (size_t)(m * ldc));
+    float *pa = aligned_alloc(64, (sizeof(float) * ak_sgemm_pack_a_floats() + 63) / 64 * 64);
+    float *pb = aligned_alloc(64, (sizeof(float) * ak_sgemm_pack_b_floats((size_t)n) + 63) / 64 * 64);
+    ak_sgemm_packed((size_t)m, (size_t)n, (size_t)k, a, (size_t)lda, ta, b, (size_t)ldb, tb, want, (size_t)ldc, 0, pa, pb, level);
+    const size_t panels = ak_sgemm_prepacked_b_floats((size_t)n, (size_t)k, level);
+    float *packed_base = aligned_alloc(64, (sizeof(float) * (panels + 1) + 63) / 64 * 64);
+    float *pa_base = aligned_alloc(64, (sizeof(float) * (ak_sgemm_pack_a_floats() + 1) + 63) / 64 * 64);
+    ak_sgemm_prepack_b((size_t)n, (size_t)k, b, (size_t)ldb, tb, packed_base + 1, level);
+    size_t mr, nr;
+    ak_sgemm_tile(level, &mr, &nr);
+    const size_t split = ((size_t)n / 2 + nr - 1) / nr * nr < (size_t)n ? ((size_t)n / 2 + nr - 1) / nr * nr : (size_t)n;
+    ak_sgemm_prepacked((size_t)m, split, (size_t)k, a, (size_t)lda, ta, packed_base + 1, (size_t)n, 0, got, (size_t)ldc, 0,
+                       pa_base + 1, level);
+    ak_sgemm_prepacked((size_t)m, (size_t)n - split, (size_t)k, a, (size_t)lda, ta, packed_base + 1, (size_t)n, split,
+                       got + split, (size_t)ldc, 0, pa_base + 1, level);
+    const int ok = memcmp(got, want, sizeof(float) * (size_t)(m * ldc)) == 0;
+    if (!ok) fail("gemm prepacked %s %ldx%ldx%ld ta=%d tb=%d (misaligned panels): not the bits of ak_sgemm_packed",
+                  ak_simd_level_name(level), m, n, k, ta, tb);
+    free(a); free(b); free(want); free(got); free(pa); free(pb); free(packed_base); free(pa_base);
+    return ok;
+}
+
 int main(void) {
     int levels[4], nlevels = 0;
     for (int level = AK_SIMD_PORTABLE; level <= AK_SIMD_AVX512; level++)
@@ -556,6 +588,11 @@ int main(void) {
             for (int t = 0; t < 4; t++, count++) tally(check_gemm(few[s], t & 1, t >> 1, (int)((s + t) % 2), levels[li], 1, &worst));
         printf("gemm     %-9s %ld products (packed and few-row): worst %.2f× the Float64 budget\n",
                ak_simd_level_name(levels[li]), count, worst);
+        long prepacked = 0;
+        for (size_t s = 0; s < sizeof packed / sizeof packed[0]; s++)
+            for (int t = 0; t < 4; t++, prepacked++) tally(check_prepacked(packed[s], t & 1, t >> 1, levels[li]));
+        printf("gemm     %-9s %ld products with B packed ahead into misaligned buffers: ak_sgemm_packed's bits\n",
+               ak_simd_level_name(levels[li]), prepacked);
     }
 
     check_bf16_variants();

@@ -14,21 +14,34 @@ package final class PrepackedWeights: @unchecked Sendable {
     private let lock = NSLock()
     private var source: Tensor?
     private var level = SIMDLevel.portable
-    private var panels: [Float] = []
+    private var panels: Panels?
 
     package init() {}
 
+    /// Packed panels on a 64-byte boundary (the micro-kernels' vector loads then never split a
+    /// cache line); written once when packed, read-only after, freed with the last reference.
+    package final class Panels: @unchecked Sendable {
+        package let base: UnsafeMutablePointer<Float>
+        package let count: Int
+
+        init(count: Int) {
+            self.count = count
+            base = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
+                .bindMemory(to: Float.self, capacity: max(1, count))
+        }
+
+        deinit { base.deallocate() }
+    }
+
     /// The panels of `weight` for `level` (packed now unless cached for this very tensor).
-    package func panels(for weight: Tensor, level: SIMDLevel) -> [Float] {
+    package func panels(for weight: Tensor, level: SIMDLevel) -> Panels {
         lock.lock()
         defer { lock.unlock() }
-        if let source, self.level == level, source.sharesStorage(with: weight) { return panels }
+        if let panels, let source, self.level == level, source.sharesStorage(with: weight) { return panels }
         let (n, k) = (weight.shape[0], weight.shape[1])
-        var packed = [Float](repeating: 0, count: ak_sgemm_prepacked_b_floats(n, k, level.rawValue))
+        let packed = Panels(count: ak_sgemm_prepacked_b_floats(n, k, level.rawValue))
         weight.withUnsafeBufferPointer { w in
-            packed.withUnsafeMutableBufferPointer { out in
-                if let w = w.baseAddress, let out = out.baseAddress { ak_sgemm_prepack_b(n, k, w, k, 1, out, level.rawValue) }
-            }
+            if let w = w.baseAddress { ak_sgemm_prepack_b(n, k, w, k, 1, packed.base, level.rawValue) }
         }
         (source, self.level, panels) = (weight, level, packed)
         return packed
@@ -40,26 +53,37 @@ extension MatrixMultiply {
     /// automatic choice of ``gemm(m:n:k:a:lda:transposeA:b:ldb:transposeB:c:ldc:accumulate:path:level:threads:)``
     /// would run the packed kernel (same kernel, same panels, so the same bits as
     /// `x.matmul(weight, transposingOther: true)`); other products take that path unchanged.
+    /// `level` is the process's SIMD level except in tests, which run every level the machine has.
     package static func productTransposingWeight(
-        _ x: Tensor, _ weight: Tensor, cache: PrepackedWeights, threads: Int = Threading.available
+        _ x: Tensor, _ weight: Tensor, cache: PrepackedWeights, threads: Int = Threading.available,
+        level: SIMDLevel = .current
     ) -> Tensor {
         let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[0])
         guard m > 0, n > 0, k > 0, automaticPacks(m: m, n: n, k: k) else {
-            return x.matmul(weight, transposingOther: true)
+            if level == .current { return x.matmul(weight, transposingOther: true) }
+            return Tensor(uninitializedShape: [m, n]) { out in
+                guard let c = out.baseAddress else { return }
+                x.withUnsafeBufferPointer { xs in
+                    weight.withUnsafeBufferPointer { ws in
+                        guard let a = xs.baseAddress, let b = ws.baseAddress else { return }
+                        gemm(m: m, n: n, k: k, a: a, lda: k, transposeA: false, b: b, ldb: k, transposeB: true,
+                             c: c, ldc: n, accumulate: false, path: .automatic, level: level, threads: threads)
+                    }
+                }
+            }
         }
-        let level = SIMDLevel.current
         let panels = cache.panels(for: weight, level: level)
         let split = TileSplit(m: m, n: n, level: level, workers: m * n * k < threadingThreshold ? 1 : max(1, threads))
         return Tensor(uninitializedShape: [m, n]) { out in
             guard let c = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xs in
-                panels.withUnsafeBufferPointer { pb in
-                    guard let a = xs.baseAddress, let b = pb.baseAddress else { return }
+                guard let a = xs.baseAddress else { return }
+                withExtendedLifetime(panels) { panels in
                     split.run { rows, columns in
                         let (i0, j0) = (rows.lowerBound, columns.lowerBound)
                         GemmScratchPool.shared.withScratch(columns: 1) { s in
-                            ak_sgemm_prepacked(rows.count, columns.count, k, a + i0 * k, k, 0, b, n, j0, c + i0 * n + j0, n, 0,
-                                               s.packA, level.rawValue)
+                            ak_sgemm_prepacked(rows.count, columns.count, k, a + i0 * k, k, 0, panels.base, n, j0,
+                                               c + i0 * n + j0, n, 0, s.packA, level.rawValue)
                         }
                     }
                 }

@@ -41,7 +41,8 @@ void ak_sgemm_tile(int level, size_t *mr, size_t *nr);
 /// Packed, cache-blocked GEMM over the whole m×n×k problem, single-threaded, with the
 /// micro-kernel of SIMD `level` (an `ak_simd_level`; a level the CPU lacks runs the best one
 /// below it). pack_a needs ak_sgemm_pack_a_floats() floats, pack_b ak_sgemm_pack_b_floats(n);
-/// both should be 64-byte aligned. k == 0 sets C to 0 (or leaves it when accumulate).
+/// 64-byte-aligned buffers are faster (none is required). k == 0 sets C to 0 (or leaves it
+/// when accumulate).
 void ak_sgemm_packed(size_t m, size_t n, size_t k,
                      const float *a, size_t lda, int transpose_a,
                      const float *b, size_t ldb, int transpose_b,
@@ -60,7 +61,8 @@ void ak_sgemm_prepack_b(size_t n, size_t k, const float *b, size_t ldb, int tran
 /// ak_sgemm_packed with op(B) already packed by ak_sgemm_prepack_b (n_total columns, same
 /// `level`): C gets columns j0 ..< j0+n of the product (j0 a multiple of the level's NR; c
 /// points at column j0). Same micro-kernel calls on the same panels, so the same bits as
-/// ak_sgemm_packed; only A is packed here (pack_a needs ak_sgemm_pack_a_floats()).
+/// ak_sgemm_packed; only A is packed here (pack_a needs ak_sgemm_pack_a_floats()). No buffer
+/// needs any alignment; 64-byte-aligned ones are faster.
 void ak_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
                         const float *packed_b, size_t n_total, size_t j0,
                         float *c, size_t ldc, int accumulate, float *pack_a_buffer, int level);
