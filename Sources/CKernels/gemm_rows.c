@@ -49,53 +49,109 @@ static void rows_portable(size_t rows, size_t n, size_t k, const float *a, size_
 #include <immintrin.h>
 #include "ak_target.h"
 
-AK_AVX2 static inline float hsum256(__m256 v) {
+AK_AVX2_INLINE float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
 }
 
+// AVX2, B stored n×k: C[r][j] = Σ_p x[r][p]·b[j][p] for R rows × J columns of 8-lane
+// accumulators (R·J = 6–8 independent chains, so the FMA latency is covered even at m = 1 where
+// one chain per entry left the core waiting on each FMA), then the lanes summed (hsum256) and the
+// k mod 8 tail added in order. Each entry's sum depends only on k, never on R, J or the split.
+AK_AVX2_INLINE void dots_avx2(const int R, const int J, size_t k, const float *const x[ROWS],
+                              const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    __m256 s[ROWS][8];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) s[r][j] = _mm256_setzero_ps();
+    size_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        if (R == 1) {  // each row of B is read once: no need to hold it in a register
+            const __m256 xv = _mm256_loadu_ps(x[0] + p);
+            AK_UNROLL
+            for (int j = 0; j < J; ++j) s[0][j] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + (size_t)j * ldb + p), s[0][j]);
+        } else {
+            __m256 bv[8];
+            AK_UNROLL
+            for (int j = 0; j < J; ++j) bv[j] = _mm256_loadu_ps(b + (size_t)j * ldb + p);
+            AK_UNROLL
+            for (int r = 0; r < R; ++r) {
+                const __m256 xv = _mm256_loadu_ps(x[r] + p);
+                AK_UNROLL
+                for (int j = 0; j < J; ++j) s[r][j] = _mm256_fmadd_ps(xv, bv[j], s[r][j]);
+            }
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int j = 0; j < J; ++j) {
+            const float *bj = b + (size_t)j * ldb;
+            float t = hsum256(s[r][j]);
+            for (size_t q = p; q < k; ++q) t += x[r][q] * bj[q];
+            float *cj = c + (size_t)r * ldc + j;
+            *cj = accumulate ? *cj + t : t;
+        }
+}
+
+// AVX2, B stored k×n: C[r][j0 .. j0 + 8·V) (+)= Σ_p x[r][p]·b[p][...] for R rows and V 8-wide
+// column vectors (R·V = 6–8 independent chains), summed over p in order from C (or 0).
+AK_AVX2_INLINE void axpys_avx2(const int R, const int V, size_t k, const float *const x[ROWS],
+                               const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    __m256 s[ROWS][8];
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) s[r][v] = accumulate ? _mm256_loadu_ps(c + (size_t)r * ldc + 8 * v) : _mm256_setzero_ps();
+    for (size_t p = 0; p < k; ++p) {
+        const float *bp = b + p * ldb;
+        __m256 bv[8];
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) bv[v] = _mm256_loadu_ps(bp + 8 * v);
+        AK_UNROLL
+        for (int r = 0; r < R; ++r) {
+            const __m256 xv = _mm256_set1_ps(x[r][p]);
+            AK_UNROLL
+            for (int v = 0; v < V; ++v) s[r][v] = _mm256_fmadd_ps(xv, bv[v], s[r][v]);
+        }
+    }
+    AK_UNROLL
+    for (int r = 0; r < R; ++r)
+        AK_UNROLL
+        for (int v = 0; v < V; ++v) _mm256_storeu_ps(c + (size_t)r * ldc + 8 * v, s[r][v]);
+}
+
+/// R rows: J (B stored n×k) or V (k×n) chosen so R·J, R·V is 6–8 and everything fits in 16 ymm.
+AK_AVX2_INLINE void rows_avx2_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
+                                    const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    const int W = R == 1 ? 8 : R == 2 ? 4 : R == 3 ? 2 : 2;
+    size_t j = 0;
+    if (tb) {
+        for (; j + (size_t)W <= n; j += (size_t)W) dots_avx2(R, W, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);
+        for (; j < n; ++j) dots_avx2(R, 1, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);
+        return;
+    }
+    for (; j + 8 * (size_t)W <= n; j += 8 * (size_t)W) axpys_avx2(R, W, k, x, b + j, ldb, c + j, ldc, accumulate);
+    for (; j + 8 <= n; j += 8) axpys_avx2(R, 1, k, x, b + j, ldb, c + j, ldc, accumulate);
+    for (; j < n; ++j)
+        for (int r = 0; r < R; ++r) {
+            float t = accumulate ? c[(size_t)r * ldc + j] : 0.0f;
+            for (size_t p = 0; p < k; ++p) t += x[r][p] * b[p * ldb + j];
+            c[(size_t)r * ldc + j] = t;
+        }
+}
+
 // Up to four rows of op(A), copied contiguous (so transposed A costs one gather per row).
 AK_AVX2 static void rows_avx2(size_t rows, size_t n, size_t k, const float *const x[ROWS],
-                                const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
-    if (tb) {
-        for (size_t j = 0; j < n; ++j) {
-            const float *bj = b + j * ldb;
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-            size_t p = 0;
-            for (; p + 8 <= k; p += 8) {
-                const __m256 bv = _mm256_loadu_ps(bj + p);
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x[0] + p), bv, s0);
-                if (rows > 1) s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x[1] + p), bv, s1);
-                if (rows > 2) s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x[2] + p), bv, s2);
-                if (rows > 3) s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x[3] + p), bv, s3);
-            }
-            float t[ROWS] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
-            for (; p < k; ++p)
-                for (size_t r = 0; r < rows; ++r) t[r] += x[r][p] * bj[p];
-            for (size_t r = 0; r < rows; ++r) c[r * ldc + j] = accumulate ? c[r * ldc + j] + t[r] : t[r];
-        }
-    } else {
-        for (size_t r = 0; r < rows; ++r)
-            if (!accumulate) memset(c + r * ldc, 0, n * sizeof(float));
-        size_t j = 0;
-        for (; j + 8 <= n; j += 8) {
-            __m256 s[ROWS];
-            for (size_t r = 0; r < rows; ++r) s[r] = _mm256_loadu_ps(c + r * ldc + j);
-            for (size_t p = 0; p < k; ++p) {
-                const __m256 bv = _mm256_loadu_ps(b + p * ldb + j);
-                for (size_t r = 0; r < rows; ++r) s[r] = _mm256_fmadd_ps(_mm256_set1_ps(x[r][p]), bv, s[r]);
-            }
-            for (size_t r = 0; r < rows; ++r) _mm256_storeu_ps(c + r * ldc + j, s[r]);
-        }
-        for (; j < n; ++j)
-            for (size_t r = 0; r < rows; ++r) {
-                float t = c[r * ldc + j];
-                for (size_t p = 0; p < k; ++p) t += x[r][p] * b[p * ldb + j];
-                c[r * ldc + j] = t;
-            }
+                              const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
+    switch (rows) {
+    case 4: rows_avx2_fixed(4, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 3: rows_avx2_fixed(3, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    case 2: rows_avx2_fixed(2, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
+    default: rows_avx2_fixed(1, n, k, x, b, ldb, tb, c, ldc, accumulate); break;
     }
 }
 
