@@ -260,16 +260,25 @@ public struct TinyLLMTrainer: Sendable {
     }
 
     /// Validation loss (nats/byte) on ``TrainingOptions/evaluationBatches`` fixed random
-    /// windows of the validation split (the same windows at every call).
+    /// windows of the validation split (the same windows at every call): the mean of the
+    /// batches' losses, `(1/E) Σ_e L_e`. The batches are drawn in order, evaluated side by side on
+    /// the threads (each serial inside, so each `L_e` has the bits of the split kernels), and
+    /// added in batch order: the value of evaluating one batch after another, bit for bit.
     public func estimateValidationLoss(corpus: ByteCorpus) -> Double {
         var generator = SeededGenerator(seed: options.seed ^ 0xE7A1_0000_0000_0002)
-        var total = 0.0
-        for _ in 0..<options.evaluationBatches {
-            let (inputs, targets) = corpus.batch(.validation, batchSize: options.batchSize,
-                                                 length: configuration.contextLength, generator: &generator)
-            total += model.evaluationLoss(inputs: inputs, targets: targets)
+        let batches = (0..<options.evaluationBatches).map { _ in
+            corpus.batch(.validation, batchSize: options.batchSize, length: configuration.contextLength,
+                         generator: &generator)
         }
-        return total / Double(options.evaluationBatches)
+        var losses = [Double](repeating: 0, count: batches.count)
+        losses.withUnsafeMutableBufferPointer { out in
+            guard let base = out.baseAddress else { return }
+            let target = UncheckedSendableBox(base)
+            parallelParts(batches.count) { e in
+                target.value[e] = model.evaluationLoss(inputs: batches[e].inputs, targets: batches[e].targets)
+            }
+        }
+        return losses.reduce(0, +) / Double(options.evaluationBatches)
     }
 }
 

@@ -127,6 +127,26 @@ import Training
         #expect(model.averageLoss(on: bytes, batchSize: 3).bitPattern == (total / Double(count)).bitPattern)
     }
 
+    /// The trainer's validation estimate evaluates its batches side by side; the mean is still
+    /// the batches' losses added in order, bit for bit one batch after another on all threads.
+    @Test func validationEstimateEqualsTheBatchesOneAfterAnother() throws {
+        let corpus = makeTestCorpus(repeats: 3)
+        var settings = options(shards: 1)
+        settings.evaluationBatches = 5
+        var trainer = TinyLLMTrainer(configuration: .tiny, options: settings)
+        _ = try trainer.trainStep(corpus: corpus)   // weights off their initial values
+        var generator = SeededGenerator(seed: settings.seed ^ 0xE7A1_0000_0000_0002)
+        var total = 0.0
+        for _ in 0..<settings.evaluationBatches {
+            let (inputs, targets) = corpus.batch(.validation, batchSize: settings.batchSize,
+                                                 length: trainer.configuration.contextLength, generator: &generator)
+            total += trainer.model.evaluationLoss(inputs: inputs, targets: targets)
+        }
+        let estimate = trainer.estimateValidationLoss(corpus: corpus)
+        #expect(estimate.bitPattern == (total / Double(settings.evaluationBatches)).bitPattern)
+        #expect(trainer.estimateValidationLoss(corpus: corpus).bitPattern == estimate.bitPattern, "the same windows again")
+    }
+
     /// `Σ_s w_s·g_s`, summed in part order, for every parameter.
     @Test func gradientsOfShardsAreTheirWeightedSum() {
         let a = Gradients([("w", Tensor(shape: [3], scalars: [1, 2, -4])), ("b", Tensor(shape: [1], scalars: [8]))])
