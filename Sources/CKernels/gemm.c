@@ -114,7 +114,9 @@ static void pack_b(size_t kc, size_t nc, const float *b, size_t ldb, int transpo
             for (size_t p = 0; p < kc; ++p) {
                 const float *src = b + (p0 + p) * ldb + j0 + t;
                 float *dst = panel + p * NR;
-                if (cols == NR) {
+                if (cols == NR && NR == AK_GEMM_NR) {
+                    memcpy(dst, src, AK_GEMM_NR * sizeof(float));  // a constant size: inline moves, no call
+                } else if (cols == NR) {
                     memcpy(dst, src, NR * sizeof(float));
                 } else {
                     size_t j = 0;
