@@ -127,7 +127,7 @@ AK_AVX2_INLINE void axpys_avx2(const int R, const int V, size_t k, const float *
 /// R rows: J (B stored n×k) or V (k×n) chosen so R·J, R·V is 6–8 and everything fits in 16 ymm.
 AK_AVX2_INLINE void rows_avx2_fixed(const int R, size_t n, size_t k, const float *const x[ROWS],
                                     const float *b, size_t ldb, int tb, float *c, size_t ldc, int accumulate) {
-    const int W = R == 1 ? 8 : R == 2 ? 4 : R == 3 ? 2 : 2;
+    const int W = R == 1 ? 8 : R == 2 ? 4 : 2;
     size_t j = 0;
     if (tb) {
         for (; j + (size_t)W <= n; j += (size_t)W) dots_avx2(R, W, k, x, b + j * ldb, ldb, c + j, ldc, accumulate);

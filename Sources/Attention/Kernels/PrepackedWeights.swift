@@ -22,10 +22,8 @@ package final class PrepackedWeights: @unchecked Sendable {
     /// cache line); written once when packed, read-only after, freed with the last reference.
     package final class Panels: @unchecked Sendable {
         package let base: UnsafeMutablePointer<Float>
-        package let count: Int
 
         init(count: Int) {
-            self.count = count
             base = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
                 .bindMemory(to: Float.self, capacity: max(1, count))
         }
