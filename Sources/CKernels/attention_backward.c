@@ -36,14 +36,8 @@ static void finish_scores(const ak_attention_problem *p, float *s, long lds,
     const int biased = ak_has_score_bias(p);
     if (inside && !biased) return;
     if (!biased) {
-        for (long r = 0; r < rows; r++) {
-            float *row = s + r * lds;
-            long lo = ak_key_lo(p, i0 + r) - j0, hi = ak_key_hi(p, i0 + r) - j0;
-            lo = lo < 0 ? 0 : (lo > cols ? cols : lo);
-            hi = hi < lo ? lo : (hi > cols ? cols : hi);
-            for (long c = 0; c < lo; c++) row[c] = -INFINITY;
-            for (long c = hi; c < cols; c++) row[c] = -INFINITY;
-        }
+        for (long r = 0; r < rows; r++)
+            ak_forbid_outside(s + r * lds, cols, ak_key_lo(p, i0 + r) - j0, ak_key_hi(p, i0 + r) - j0);
         return;
     }
     for (long r = 0; r < rows; r++) {

@@ -67,10 +67,7 @@ static void finish_scores(const ak_attention_problem *p, float *st, long ld,
                 if (p->causal) r_lo = j - offset - i0;
                 if (p->window > 0) r_hi = j - offset - i0 + p->window;
             }
-            r_lo = r_lo < 0 ? 0 : (r_lo > rows ? rows : r_lo);
-            r_hi = r_hi < r_lo ? r_lo : (r_hi > rows ? rows : r_hi);
-            for (long r = 0; r < r_lo; r++) s[r] = -INFINITY;
-            for (long r = r_hi; r < rows; r++) s[r] = -INFINITY;
+            ak_forbid_outside(s, rows, r_lo, r_hi);
         }
     }
 }

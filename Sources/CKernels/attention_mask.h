@@ -22,6 +22,16 @@ static inline long ak_key_hi(const ak_attention_problem *p, long i) {
     return hi > 0 ? hi : 0;
 }
 
+/// Sets s[0 .. lo) and s[hi .. n) to −inf, lo clamped to [0, n] and hi to [lo, n]: one
+/// contiguous run of a score tile (a key row of the backward, a query column of the forward)
+/// outside the range its positional rule allows.
+static inline void ak_forbid_outside(float *s, long n, long lo, long hi) {
+    lo = lo < 0 ? 0 : (lo > n ? n : lo);
+    hi = hi < lo ? lo : (hi > n ? n : hi);
+    for (long t = 0; t < lo; t++) s[t] = -INFINITY;
+    for (long t = hi; t < n; t++) s[t] = -INFINITY;
+}
+
 /// Whether the problem adds anything to raw scores (ALiBi or an element mask).
 static inline int ak_has_score_bias(const ak_attention_problem *p) {
     return p->alibi_slope != 0.0f || p->mask_kind != AK_MASK_NONE;
