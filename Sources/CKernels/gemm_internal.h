@@ -28,18 +28,35 @@ typedef void (*ak_gemm_copy_panel)(const float *src, size_t ld, size_t live, siz
 typedef void (*ak_gemm_edge_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta,
                                     size_t rows, size_t cols);
 
+/// The micro-kernel reading A where it is stored, row-major (row r of the tile at a + r·lda,
+/// depth p at a[r·lda + p]), instead of from a packed micro-panel: each broadcast reads the
+/// same value the packed kernel reads, in the same order, so the tile gets the same bits, and
+/// the transposing pack of row-major A is never made. Reads the MR rows × kc depth steps only;
+/// the caller passes full-height tiles (partial ones go through a packed panel).
+typedef void (*ak_gemm_direct_kernel)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                      int beta);
+
 /// One level's micro-kernel with its register tile (mr × nr) and depth slice kc, and optionally
 /// a vector transpose for the packings that transpose (A stored row-major, B stored n×k), a
 /// vector copy for the ones that do not (A stored k×m, B stored k×n), and an edge kernel for
-/// partial tiles; NULL means the scalar loops (packing) or the full kernel into a scratch tile
-/// (edges). Either way gives the same bits.
+/// partial tiles, and a kernel reading row-major A unpacked; NULL means the scalar loops
+/// (packing), the full kernel into a scratch tile (edges), or packing A (direct). Either way
+/// gives the same bits.
 typedef struct ak_gemm_blocking {
     size_t mr, nr, kc;
     ak_gemm_microkernel kernel;
     ak_gemm_transpose transpose;
     ak_gemm_copy_panel copy_panel;
     ak_gemm_edge_kernel edge;
+    ak_gemm_direct_kernel direct;
 } ak_gemm_blocking;
+
+/// ak_sgemm_packed with the route for row-major A chosen: `direct` 1 reads it unpacked where the
+/// level has a direct kernel (what ak_sgemm_packed does), 0 always packs it. The same bits
+/// either way; the C driver checks that.
+void ak_sgemm_packed_route(size_t m, size_t n, size_t k, const float *a, size_t lda, int transpose_a,
+                           const float *b, size_t ldb, int transpose_b, float *c, size_t ldc, int accumulate,
+                           float *pack_a_buffer, float *pack_b_buffer, int level, int direct);
 
 /// The largest register tile of any level (sizes the edge scratch tile) and the widest NR.
 enum { AK_GEMM_MAX_TILE = 14 * 32, AK_GEMM_MAX_NR = 32 };
@@ -47,6 +64,8 @@ enum { AK_GEMM_MAX_TILE = 14 * 32, AK_GEMM_MAX_NR = 32 };
 void ak_gemm_kernel_portable(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 #if defined(__x86_64__)
 void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
+/// The 6×16 kernel on row-major A (ak_gemm_direct_kernel).
+void ak_gemm_direct_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int beta);
 /// 14×32 tile (28 zmm accumulators).
 void ak_gemm_kernel_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta);
 /// 16×16 in-register transpose (ak_gemm_transpose).

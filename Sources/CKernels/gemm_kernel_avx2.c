@@ -69,4 +69,54 @@ void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, si
     AK_STORE_ROW(0); AK_STORE_ROW(1); AK_STORE_ROW(2);
     AK_STORE_ROW(3); AK_STORE_ROW(4); AK_STORE_ROW(5);
 }
+
+// The same tile with A read where it is stored (row-major, rows lda apart): row r's element at
+// depth p is a[r·lda + p], the value the packed kernel finds at panel[p·MR + r], so every
+// accumulator takes the same FMAs in the same order. Six row pointers replace the panel; each
+// broadcast is a load at a constant offset from one of them.
+#define AK_DIRECT_FMA(r, u)                                    \
+    do {                                                       \
+        const __m256 ar = _mm256_broadcast_ss(a##r + p + (u)); \
+        c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);            \
+        c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);            \
+    } while (0)
+
+#define AK_DIRECT_STEP(u)                                      \
+    do {                                                       \
+        const __m256 b0 = _mm256_loadu_ps(b + (u) * 16);       \
+        const __m256 b1 = _mm256_loadu_ps(b + (u) * 16 + 8);   \
+        AK_DIRECT_FMA(0, u); AK_DIRECT_FMA(1, u);              \
+        AK_DIRECT_FMA(2, u); AK_DIRECT_FMA(3, u);              \
+        AK_DIRECT_FMA(4, u); AK_DIRECT_FMA(5, u);              \
+    } while (0)
+
+AK_AVX2
+void ak_gemm_direct_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int beta) {
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+    for (int r = 0; r < AK_GEMM_MR; ++r) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        AK_DIRECT_STEP(0);
+        AK_DIRECT_STEP(1);
+        _mm_prefetch((const char *)(b + 128), _MM_HINT_T0);
+        AK_DIRECT_STEP(2);
+        AK_DIRECT_STEP(3);
+        b += 4 * AK_GEMM_NR;
+    }
+    for (; p < kc; ++p) {
+        AK_DIRECT_STEP(0);
+        b += AK_GEMM_NR;
+    }
+
+    AK_STORE_ROW(0); AK_STORE_ROW(1); AK_STORE_ROW(2);
+    AK_STORE_ROW(3); AK_STORE_ROW(4); AK_STORE_ROW(5);
+}
 #endif

@@ -10,6 +10,7 @@
 //     a transposed A deeper than the row copies): within the Float64 error budget
 //     2(k+2)·2⁻²⁴·Σ|a||b|, nothing written outside C; with B packed ahead (ak_sgemm_prepacked)
 //     into buffers off a 32-byte boundary, in two column parts: the bits of ak_sgemm_packed;
+//     on row-major A read unpacked (the direct kernels): the bits of the route that packs it;
 //   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
 //     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
 //   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
@@ -40,6 +41,7 @@
 #include "attention_forward_ops.h"
 #include "attention_backward_ops.h"
 #include "ak_simd_math.h"
+#include "gemm_internal.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -508,6 +510,28 @@ static int check_prepacked(gemm_shape s, int ta, int tb, int level) {
     return ok;
 }
 
+/// ak_sgemm_packed on row-major A (read unpacked by the levels with a direct kernel, full-height
+/// tiles only) against the route that packs every panel: the same bits, accumulating or not,
+/// with rows left over below the last full panel and columns past the last full one.
+static int check_direct_route(gemm_shape s, int tb, int accumulate, int level) {
+    const long m = s.m, n = s.n, k = s.k;
+    const long lda = k + 5, ldb = tb ? k + 3 : n + 1, ldc = n + 3;
+    float *a = normals(m * lda), *b = normals((tb ? n : k) * ldb);
+    float *want = normals(m * ldc), *got = malloc(sizeof(float) * (size_t)(m * ldc));
+    memcpy(got, want, sizeof(float) * (size_t)(m * ldc));
+    float *pa = aligned_alloc(64, (sizeof(float) * ak_sgemm_pack_a_floats() + 63) / 64 * 64);
+    float *pb = aligned_alloc(64, (sizeof(float) * ak_sgemm_pack_b_floats((size_t)n) + 63) / 64 * 64);
+    ak_sgemm_packed_route((size_t)m, (size_t)n, (size_t)k, a, (size_t)lda, 0, b, (size_t)ldb, tb, want, (size_t)ldc,
+                          accumulate, pa, pb, level, 0);
+    ak_sgemm_packed_route((size_t)m, (size_t)n, (size_t)k, a, (size_t)lda, 0, b, (size_t)ldb, tb, got, (size_t)ldc,
+                          accumulate, pa, pb, level, 1);
+    const int ok = memcmp(got, want, sizeof(float) * (size_t)(m * ldc)) == 0;
+    if (!ok) fail("gemm direct %s %ldx%ldx%ld tb=%d accumulate=%d: not the bits of the packed route",
+                  ak_simd_level_name(level), m, n, k, tb, accumulate);
+    free(a); free(b); free(want); free(got); free(pa); free(pb);
+    return ok;
+}
+
 int main(void) {
     int levels[4], nlevels = 0;
     for (int level = AK_SIMD_PORTABLE; level <= AK_SIMD_AVX512; level++)
@@ -593,6 +617,18 @@ int main(void) {
             for (int t = 0; t < 4; t++, prepacked++) tally(check_prepacked(packed[s], t & 1, t >> 1, levels[li]));
         printf("gemm     %-9s %ld products with B packed ahead into misaligned buffers: ak_sgemm_packed's bits\n",
                ak_simd_level_name(levels[li]), prepacked);
+        // Row-major A read where it lies: every shape above plus ones past MC (168) rows and KC
+        // (256) depth, so later row blocks and depth slices start inside A.
+        static const gemm_shape direct[] = {{175, 40, 300}, {6, 16, 1}, {12, 33, 520}, {341, 18, 7}};
+        long routes = 0;
+        for (int t = 0; t < 4; t++) {
+            for (size_t s = 0; s < sizeof packed / sizeof packed[0]; s++, routes++)
+                tally(check_direct_route(packed[s], t & 1, t >> 1, levels[li]));
+            for (size_t s = 0; s < sizeof direct / sizeof direct[0]; s++, routes++)
+                tally(check_direct_route(direct[s], t & 1, t >> 1, levels[li]));
+        }
+        printf("gemm     %-9s %ld products on row-major A read unpacked: the packed route's bits\n",
+               ak_simd_level_name(levels[li]), routes);
     }
 
     check_bf16_variants();
