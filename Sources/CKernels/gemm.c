@@ -192,6 +192,7 @@ static const float *prepare_a(size_t mc, size_t kc, const float *a, size_t lda, 
 /// amortise the C loads and stores. The split depends on k alone, so results do not change
 /// with the caller's row/column split (or with B packed once ahead, ak_sgemm_prepacked).
 static size_t slice_depth(size_t k, const ak_gemm_blocking *blocking) {
+    if (k == 0) return 1;  // no slices at all (an empty weight packs to nothing)
     const size_t slices = (k + blocking->kc - 1) / blocking->kc;
     return (k + slices - 1) / slices;
 }

@@ -615,6 +615,9 @@ int main(void) {
         long prepacked = 0;
         for (size_t s = 0; s < sizeof packed / sizeof packed[0]; s++)
             for (int t = 0; t < 4; t++, prepacked++) tally(check_prepacked(packed[s], t & 1, t >> 1, levels[li]));
+        // k = 0: a weight with no depth packs to nothing and every product is zero (the depth
+        // slicing once divided by zero slices here).
+        for (int t = 0; t < 4; t++, prepacked++) tally(check_prepacked((gemm_shape){5, 18, 0}, t & 1, t >> 1, levels[li]));
         printf("gemm     %-9s %ld products with B packed ahead into misaligned buffers: ak_sgemm_packed's bits\n",
                ak_simd_level_name(levels[li]), prepacked);
         // Row-major A read where it lies: every shape above plus ones past MC (168) rows and KC
