@@ -43,17 +43,20 @@
         _mm256_storeu_ps(cr + 8, c##r##1);                                           \
     } while (0)
 
+// The 12 accumulators of the 6×16 tile, zeroed, and the C tile touched early so its lines
+// arrive while the k loop runs.
+#define AK_TILE_START()                                                                       \
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();                             \
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();                             \
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();                             \
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();                             \
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();                             \
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();                             \
+    for (int r = 0; r < AK_GEMM_MR; ++r) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0)
+
 AK_AVX2
 void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int beta) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-
-    // Touch the C tile early so its lines arrive while the k loop runs.
-    for (int r = 0; r < AK_GEMM_MR; ++r) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+    AK_TILE_START();
 
     size_t p = 0;
     for (; p + 4 <= kc; p += 4) {
@@ -93,14 +96,7 @@ void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, si
 AK_AVX2
 void ak_gemm_direct_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int beta) {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-
-    for (int r = 0; r < AK_GEMM_MR; ++r) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+    AK_TILE_START();
 
     size_t p = 0;
     for (; p + 4 <= kc; p += 4) {
