@@ -2,7 +2,8 @@
 //
 // Dimensions: op(A) is m×k, op(B) is k×n, C is m×n, all row-major with leading dimensions.
 // Loops, outermost first:  jc over n (NC) → pc over k (KC) → pack B slice → ic over m (MC)
-//   → pack A block → jr over the B panels (NR) → ir over the A panels (MR) → micro-kernel.
+//   → pack A block (row-major A at AVX2: read in place, prepare_a) → jr over the B panels (NR)
+//   → ir over the A panels (MR) → micro-kernel.
 #include "ak_gemm.h"
 #include "ak_cpu.h"
 #include "gemm_internal.h"
@@ -176,7 +177,7 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *pa, const
 /// when `direct` and A is row-major at a level with a direct kernel, only the partial last row
 /// panel packed (at its usual offset) and the returned pointer to A itself for the rest.
 /// Rows a multiple of 4 KiB apart are packed all the same: the MR rows of a tile would then
-/// share one set of the L1 cache (one core, 1024³: 4% slower read in place).
+/// share one set of the L1 cache (one core, 1024³: up to 4% slower read in place).
 static const float *prepare_a(size_t mc, size_t kc, const float *a, size_t lda, int transpose_a, size_t ic, size_t pc,
                               float *pack_a_buffer, const ak_gemm_blocking *blocking, int direct) {
     if (!direct || transpose_a || !blocking->direct || lda * sizeof(float) % 4096 == 0) {

@@ -86,8 +86,8 @@ void ak_gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, si
 
 #define AK_DIRECT_STEP(u)                                      \
     do {                                                       \
-        const __m256 b0 = _mm256_loadu_ps(b + (u) * 16);       \
-        const __m256 b1 = _mm256_loadu_ps(b + (u) * 16 + 8);   \
+        const __m256 b0 = _mm256_loadu_ps(b + (u) * AK_GEMM_NR);     \
+        const __m256 b1 = _mm256_loadu_ps(b + (u) * AK_GEMM_NR + 8); \
         AK_DIRECT_FMA(0, u); AK_DIRECT_FMA(1, u);              \
         AK_DIRECT_FMA(2, u); AK_DIRECT_FMA(3, u);              \
         AK_DIRECT_FMA(4, u); AK_DIRECT_FMA(5, u);              \
