@@ -270,13 +270,8 @@ public struct TinyLLMTrainer: Sendable {
             corpus.batch(.validation, batchSize: options.batchSize, length: configuration.contextLength,
                          generator: &generator)
         }
-        var losses = [Double](repeating: 0, count: batches.count)
-        losses.withUnsafeMutableBufferPointer { out in
-            guard let base = out.baseAddress else { return }
-            let target = UncheckedSendableBox(base)
-            parallelParts(batches.count) { e in
-                target.value[e] = model.evaluationLoss(inputs: batches[e].inputs, targets: batches[e].targets)
-            }
+        let losses = parallelPartsMap(batches.count) { e in
+            model.evaluationLoss(inputs: batches[e].inputs, targets: batches[e].targets)
         }
         return losses.reduce(0, +) / Double(options.evaluationBatches)
     }
@@ -301,16 +296,10 @@ extension TinyLLMModel {
         // Each group's summed loss, the groups side by side on the threads (each serial inside:
         // the same bits as split kernels), then added in group order: the same total as one
         // group after another.
-        var sums = [Double](repeating: 0, count: groups.count)
-        sums.withUnsafeMutableBufferPointer { out in
-            guard let base = out.baseAddress else { return }
-            let target = UncheckedSendableBox(base)
-            func evaluate(_ g: Int) {
-                let group = windows[groups[g]]
-                let n = group.count * (group.first?.inputs.count ?? 0)
-                target.value[g] = evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
-            }
-            parallelParts(groups.count, evaluate)
+        let sums = parallelPartsMap(groups.count) { g in
+            let group = windows[groups[g]]
+            let n = group.count * (group.first?.inputs.count ?? 0)
+            return evaluationLoss(inputs: group.map(\.inputs), targets: group.map(\.targets)) * Double(n)
         }
         let count = groups.reduce(0) { $0 + $1.count * windows[$1.lowerBound].inputs.count }
         return count == 0 ? 0 : sums.reduce(0, +) / Double(count)

@@ -219,6 +219,19 @@ package func parallelParts(_ count: Int, _ body: (Int) -> Void) {
     parallelFor(count) { part in Threading.serially { body(part) } }
 }
 
+/// `[body(0), …, body(count − 1)]`, the parts computed side by side as in ``parallelParts(_:_:)``
+/// (each serial inside) and returned in part order, so a caller that then combines them in
+/// order gets the bits of computing them one after another.
+package func parallelPartsMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+    var results = [T?](repeating: nil, count: count)
+    results.withUnsafeMutableBufferPointer { slots in
+        guard let base = slots.baseAddress else { return }
+        let out = UncheckedSendableBox(base)
+        parallelParts(count) { part in out.value[part] = body(part) }
+    }
+    return results.map { checkNotNil($0, "parallelPartsMap: a part left no result") }
+}
+
 /// Carries a value across a concurrency boundary the compiler cannot verify.
 package struct UncheckedSendableBox<T>: @unchecked Sendable {
     package let value: T
