@@ -63,6 +63,27 @@ AK_INLINE void bias_gelu_body(float *restrict x, const float *restrict bias, flo
     }
 }
 
+AK_INLINE void bias_gelu_slope_body(float *restrict x, const float *restrict bias, float *restrict y, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * cols, *yr = y + r * cols;
+        if (bias)
+            for (size_t j = 0; j < cols; j++) xr[j] += bias[j];
+        for (size_t j = 0; j < cols; j++) {
+            float value, slope;
+            ak_gelu_tanh_and_slope(xr[j], &value, &slope);
+            yr[j] = value;
+            xr[j] = slope;
+        }
+    }
+}
+
+AK_INLINE void multiply_body(const float *restrict a, const float *restrict b, float *restrict out, size_t n, int accumulate) {
+    if (accumulate)
+        for (size_t i = 0; i < n; i++) out[i] += a[i] * b[i];
+    else
+        for (size_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
 AK_INLINE void gelu_backward_body(const float *restrict x, const float *restrict g, float *restrict dx, size_t n, int accumulate) {
     if (accumulate)
         for (size_t i = 0; i < n; i++) dx[i] += g[i] * ak_gelu_tanh_derivative(x[i]);
@@ -245,6 +266,8 @@ AK_INLINE void gelu_inplace_body(float *x, size_t n, int exact) {
 #endif
 
 AK_VOID_VARIANTS(bias_gelu, (float *x, const float *bias, float *y, size_t rows, size_t cols), (x, bias, y, rows, cols))
+AK_VOID_VARIANTS(bias_gelu_slope, (float *x, const float *bias, float *y, size_t rows, size_t cols), (x, bias, y, rows, cols))
+AK_VOID_VARIANTS(multiply, (const float *a, const float *b, float *out, size_t n, int accumulate), (a, b, out, n, accumulate))
 AK_VOID_VARIANTS(gelu_backward, (const float *x, const float *g, float *dx, size_t n, int accumulate), (x, g, dx, n, accumulate))
 AK_VOID_VARIANTS(column_sums, (const float *g, size_t rows, size_t cols, size_t stride, float *out, int accumulate),
                  (g, rows, cols, stride, out, accumulate))
@@ -288,18 +311,18 @@ void ak_gelu_inplace(float *x, size_t n, int exact, int level) {
 static const ak_train_ops portable_ops = {
     bias_gelu_base, gelu_backward_base, column_sums_base, norm_forward_base, norm_backward_base,
     softmax_base, softmax_backward_base, cross_entropy_forward_base, cross_entropy_backward_base,
-    adamw_base, add_base, sum_squares_base,
+    adamw_base, add_base, sum_squares_base, bias_gelu_slope_base, multiply_base,
 };
 #if AK_HAS_X86_VARIANTS
 static const ak_train_ops avx2_ops = {
     bias_gelu_avx2, gelu_backward_avx2, column_sums_avx2, norm_forward_avx2, norm_backward_avx2,
     softmax_avx2, softmax_backward_avx2, cross_entropy_forward_avx2, cross_entropy_backward_avx2,
-    adamw_avx2, add_avx2, sum_squares_avx2,
+    adamw_avx2, add_avx2, sum_squares_avx2, bias_gelu_slope_avx2, multiply_avx2,
 };
 static const ak_train_ops avx512_ops = {
     bias_gelu_avx512, gelu_backward_avx512, column_sums_avx512, norm_forward_avx512, norm_backward_avx512,
     softmax_avx512, softmax_backward_avx512, cross_entropy_forward_avx512, cross_entropy_backward_avx512,
-    adamw_avx512, add_avx512, sum_squares_avx512,
+    adamw_avx512, add_avx512, sum_squares_avx512, bias_gelu_slope_avx512, multiply_avx512,
 };
 #endif
 
@@ -326,6 +349,14 @@ static const ak_train_ops *ops(void) {
 
 void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows, size_t cols) {
     ops()->bias_gelu_tanh(x, bias, y, rows, cols);
+}
+
+void ak_train_bias_gelu_tanh_slope(float *x, const float *bias, float *y, size_t rows, size_t cols) {
+    ops()->bias_gelu_tanh_slope(x, bias, y, rows, cols);
+}
+
+void ak_train_multiply(const float *a, const float *b, float *out, size_t n, int accumulate) {
+    ops()->multiply(a, b, out, n, accumulate);
 }
 
 void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate) {

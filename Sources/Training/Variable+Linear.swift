@@ -15,17 +15,19 @@ extension Variable {
         checkPrecondition(x.rank >= 1 && x.shape[x.rank - 1] == inputSize,
             "linear: input shape \(x.shape) must end in inputSize \(inputSize) (weight \(w.shape))")
         if let bias { checkPrecondition(bias.shape == [outputSize], "linear: bias shape \(bias.shape) must be [\(outputSize)]") }
-        let (z, y) = Self.linearForward(x, w, bias: bias?.value, activation: activation)
+        let (saved, y) = Self.linearForward(x, w, bias: bias?.value, activation: activation)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return tape.record(y, inputs: inputs) { [self = detached, weight = weight.detached, bias = bias?.detached] g, tape in
-            let dz = Self.preActivationGradient(g, z: z, activation: activation)
+            let dz = Self.preActivationGradient(g, saved: saved, activation: activation)
             Self.accumulateLinearGradients(dz, x: x, w: w, into: tape, input: self, weight: weight, bias: bias)
         }
     }
 
-    /// `z = x·Wᵀ + b` (one GEMM; kept for the GELU derivative) and `y = act(z)`. The bias and
-    /// the tanh GELU run in one pass over `z`, split by rows across threads.
-    static func linearForward(_ x: Tensor, _ w: Tensor, bias b: Tensor?, activation: GELUApproximation?) -> (z: Tensor, y: Tensor) {
+    /// `z = x·Wᵀ + b` (one GEMM) and `y = act(z)`, with what the backward needs of `z`: with
+    /// the tanh GELU, the slope `GELU′(z)` (the bias, the GELU and its slope in one pass over
+    /// `z`, one tanh per element, split by rows across threads; the slope overwrites `z`); with
+    /// the exact GELU, `z` itself; with no activation, nothing (`z`, which is `y`).
+    static func linearForward(_ x: Tensor, _ w: Tensor, bias b: Tensor?, activation: GELUApproximation?) -> (saved: Tensor, y: Tensor) {
         let (outputSize, inputSize) = (w.shape[0], w.shape[1])
         let rows = x.count / Swift.max(inputSize, 1)
         let outShape = Array(x.shape.dropLast()) + [outputSize]
@@ -36,13 +38,13 @@ extension Variable {
             } }
         }
         if activation == .tanh {
-            // z ← z + b and y = gelu(z) in one pass.
+            // z ← z + b, y = gelu(z), z ← gelu′(z) in one pass.
             let y = Tensor(uninitializedShape: outShape) { out in
                 z.withUnsafeMutableBufferPointer { zp in
                     withOptionalPointer(b) { bp in
                         rowRanges(rows: rows, width: outputSize) { range in
                             let offset = range.lowerBound * outputSize
-                            ak_train_bias_gelu_tanh(zp.baseAddress! + offset, bp, out.baseAddress! + offset, range.count, outputSize)
+                            ak_train_bias_gelu_tanh_slope(zp.baseAddress! + offset, bp, out.baseAddress! + offset, range.count, outputSize)
                         }
                     }
                 }
@@ -65,18 +67,19 @@ extension Variable {
         return (z, y)
     }
 
-    /// `dz = g ⊙ act′(z)` in a fresh buffer (`g` itself is shared with the tape); `g` when
-    /// there is no activation.
-    static func preActivationGradient(_ g: Tensor, z: Tensor, activation: GELUApproximation?) -> Tensor {
+    /// `dz = g ⊙ act′(z)` in a fresh buffer (`g` itself is shared with the tape), from what
+    /// `linearForward` saved: `g ⊙ slope` (tanh), `g ⊙ GELU′(z)` (exact); `g` when there is no
+    /// activation.
+    static func preActivationGradient(_ g: Tensor, saved: Tensor, activation: GELUApproximation?) -> Tensor {
         guard let activation else { return g }
         return Tensor(uninitializedShape: g.shape) { d in
-            z.withUnsafeBufferPointer { zp in g.withUnsafeBufferPointer { gp in
+            saved.withUnsafeBufferPointer { sp in g.withUnsafeBufferPointer { gp in
                 parallelChunks(d.count, minimumChunk: 4096) { range in
                     if activation == .tanh {
-                        ak_train_gelu_tanh_backward(zp.baseAddress! + range.lowerBound, gp.baseAddress! + range.lowerBound,
-                                                    d.baseAddress! + range.lowerBound, range.count, 0)
+                        ak_train_multiply(gp.baseAddress! + range.lowerBound, sp.baseAddress! + range.lowerBound,
+                                          d.baseAddress! + range.lowerBound, range.count, 0)
                     } else {
-                        for i in range { d[i] = gp[i] * GELUMath.derivative(zp[i], activation) }
+                        for i in range { d[i] = gp[i] * GELUMath.derivative(sp[i], activation) }
                     }
                 }
             } }

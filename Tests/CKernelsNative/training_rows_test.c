@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROWS = 3, KERNELS = 12 };
+enum { ROWS = 3, KERNELS = 13 };
 static const char *kernel_names[KERNELS] = {
     "softmax", "softmax backward", "norm forward", "norm backward", "cross-entropy forward",
     "cross-entropy backward", "bias+GELU", "GELU backward", "AdamW", "column sums, add", "sum of squares", "GELU in place",
+    "GELU slope, multiply",
 };
 
 static const double U = 1.0 / 16777216.0;   // 2⁻²⁴
@@ -217,6 +218,29 @@ static int check_gelu(const ak_train_ops *ops, long width, double *worst) {
             ok &= within(worst, 7, dx[e], base + g[e] * derivative, bound);
         }
     }
+    // The forward that keeps the slope: y and the bias-added x as bias_gelu_tanh gives them
+    // (checked above against Float64), and g ⊙ slope through multiply as gelu_tanh_backward
+    // gives it, bit for bit, overwriting and accumulating; multiply itself within two roundings
+    // (one with FMA contraction).
+    float *slope = malloc(sizeof(float) * (size_t)n), *y2 = malloc(sizeof(float) * (size_t)n);
+    float *dx2 = malloc(sizeof(float) * (size_t)n);
+    memcpy(x, x0, sizeof(float) * (size_t)n);
+    ops->bias_gelu_tanh(x, bias, y, ROWS, (size_t)width);
+    memcpy(slope, x0, sizeof(float) * (size_t)n);
+    ops->bias_gelu_tanh_slope(slope, bias, y2, ROWS, (size_t)width);
+    ok &= memcmp(y, y2, sizeof(float) * (size_t)n) == 0;
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        memcpy(dx2, dx, sizeof(float) * (size_t)n);
+        ops->gelu_tanh_backward(x, g, dx, (size_t)n, accumulate);
+        ops->multiply(g, slope, dx2, (size_t)n, accumulate);
+        ok &= memcmp(dx, dx2, sizeof(float) * (size_t)n) == 0;
+        ops->multiply(g, y2, dx2, (size_t)n, accumulate);
+        for (long e = 0; e < n; e++) {
+            const double base = accumulate ? dx[e] : 0, want = base + (double)g[e] * y2[e];
+            ok &= within(worst, 12, dx2[e], want, 2 * U * (fabs(base) + fabs((double)g[e] * y2[e])) + 1e-30);
+        }
+    }
+    free(slope); free(y2); free(dx2);
     free(x); free(x0); free(bias); free(y); free(g); free(dx); free(dx0);
     return ok;
 }
@@ -315,7 +339,7 @@ void check_training_rows(const int *levels, int nlevels) {
         int which = 0;
         for (int k = 0; k < KERNELS; k++)
             if (!(worst[k] <= all)) { all = worst[k]; which = k; }
-        printf("training %-9s %s table, 12 kernels × 6 widths: worst %.3f of the bound (%s)\n", ak_simd_level_name(level),
-               ops == ak_train_ops_for(AK_SIMD_PORTABLE) ? "portable" : ak_simd_level_name(level), all, kernel_names[which]);
+        printf("training %-9s %s table, %d kernels × 6 widths: worst %.3f of the bound (%s)\n", ak_simd_level_name(level),
+               ops == ak_train_ops_for(AK_SIMD_PORTABLE) ? "portable" : ak_simd_level_name(level), KERNELS, all, kernel_names[which]);
     }
 }

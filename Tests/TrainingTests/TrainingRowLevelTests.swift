@@ -147,6 +147,27 @@ import Testing
         #expect(finiteB == 0, "\(level) sum of squares flags NaN at width \(width)")
     }
 
+    /// The forward that keeps the GELU slope (what `linear` with the tanh GELU runs) gives the
+    /// bias-added input's GELU as `bias_gelu_tanh` does, and `g ⊙ slope` through `multiply` gives
+    /// the backward `gelu_tanh_backward` gives, bit for bit, overwriting and accumulating.
+    @Test(arguments: SIMDLevel.available, widths)
+    func keptSlopeGivesTheBackwardsBits(_ level: SIMDLevel, _ width: Int) {
+        let ops = Self.table(level), n = Self.rows * width
+        let x0 = Self.values(n, seed: 60 + UInt64(width)), bias = Self.values(width, seed: 61, scale: 1)
+        let g = Self.values(n, seed: 62 + UInt64(width))
+        var x = x0, y = [Float](repeating: 0, count: n)
+        ops.bias_gelu_tanh!(&x, bias, &y, Self.rows, width)
+        var slope = x0, y2 = [Float](repeating: 0, count: n)
+        ops.bias_gelu_tanh_slope!(&slope, bias, &y2, Self.rows, width)
+        #expect(y.map(\.bitPattern) == y2.map(\.bitPattern), "\(level) GELU with slope, width \(width)")
+        for accumulate: Int32 in [0, 1] {
+            var dx = Self.values(n, seed: 63, scale: 1), dx2 = dx
+            ops.gelu_tanh_backward!(x, g, &dx, n, accumulate)
+            ops.multiply!(g, slope, &dx2, n, accumulate)
+            #expect(dx.map(\.bitPattern) == dx2.map(\.bitPattern), "\(level) g ⊙ slope, width \(width), accumulate \(accumulate)")
+        }
+    }
+
     @Test(.enabled(if: SIMDLevel.avx2.isAvailable, "AVX2+FMA not on this CPU: its training kernels are not tested here"))
     func avx2TableIsTested() {
         #expect(SIMDLevel.available.contains(.avx2) && ak_train_ops_for(SIMDLevel.avx2.rawValue) != ak_train_ops_for(0))

@@ -118,6 +118,14 @@ AK_MATH_INLINE float ak_gelu_tanh_derivative(float x) {
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
 }
 
+/// ak_gelu_tanh(x) and ak_gelu_tanh_derivative(x) from one tanh (the training forward keeps the
+/// slope for the backward): the same expressions as those two, so the same values.
+AK_MATH_INLINE void ak_gelu_tanh_and_slope(float x, float *value, float *slope) {
+    float t = ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
+    *value = 0.5f * x * (1.0f + t);
+    *slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
+}
+
 /// BERT's GELU: x·Φ(x) = ½x(1 + erf(x/√2)).
 AK_MATH_INLINE float ak_gelu_exact(float x) {
     return 0.5f * x * (1.0f + ak_erf(x * 0.70710678118654752f));

@@ -19,6 +19,15 @@
 /// bias != NULL, x is first updated in place, x[r, j] += bias[j]; y == NULL only adds the bias.
 void ak_train_bias_gelu_tanh(float *x, const float *bias, float *y, size_t rows, size_t cols);
 
+/// The training forward of a GELU layer: after the optional bias add (x[r, j] += bias[j]),
+/// y = GELU_tanh(x) and x is overwritten with the slope GELU_tanh′(x), from one tanh per element,
+/// so the backward is ak_train_multiply(g, slope) instead of a second tanh. y != NULL. The values
+/// are those of ak_train_bias_gelu_tanh and of ak_train_gelu_tanh_backward with g = 1, bit for bit.
+void ak_train_bias_gelu_tanh_slope(float *x, const float *bias, float *y, size_t rows, size_t cols);
+
+/// out[i] (+)= a[i] · b[i], n elements (the GELU backward from a kept slope: dz = g ⊙ GELU′).
+void ak_train_multiply(const float *a, const float *b, float *out, size_t n, int accumulate);
+
 /// dx[i] (+)= g[i] · GELU_tanh′(x[i]), n elements.
 void ak_train_gelu_tanh_backward(const float *x, const float *g, float *dx, size_t n, int accumulate);
 
@@ -95,6 +104,8 @@ typedef struct ak_train_ops {
                   float correction1, float correction2, float decay);
     void (*add)(float *acc, const float *x, size_t n);
     double (*sum_squares)(const float *x, size_t n, int *all_finite);
+    void (*bias_gelu_tanh_slope)(float *x, const float *bias, float *y, size_t rows, size_t cols);
+    void (*multiply)(const float *a, const float *b, float *out, size_t n, int accumulate);
 } ak_train_ops;
 
 /// The kernels of SIMD `level` (clamped to what the CPU has): portable, AVX2+FMA or AVX-512.
