@@ -16,8 +16,10 @@
 
 #if defined(__clang__)
 #define AK_REASSOCIATE _Pragma("clang fp reassociate(on)")
+#define AK_NO_CONTRACT _Pragma("clang fp contract(off)")
 #else
 #define AK_REASSOCIATE
+#define AK_NO_CONTRACT
 #endif
 
 // sqrtf may set errno, which stops the vectoriser; the elementwise builtin does not.
@@ -208,11 +210,12 @@ AK_INLINE void cross_entropy_backward_body(const float *restrict logits, const i
     }
 }
 
-AK_INLINE void adamw_body(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-                          float lr, float beta1, float beta2, float epsilon, float correction1, float correction2, float decay) {
+AK_INLINE void adamw_body(float *restrict p, const float *restrict g, float gradient_scale, float *restrict m, float *restrict v,
+                          size_t n, float lr, float beta1, float beta2, float epsilon, float correction1, float correction2,
+                          float decay) {
     float inverse1 = 1.0f / correction1, inverse2 = 1.0f / correction2;
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
+        float gi = gradient_scale * g[i];
         float mi = beta1 * m[i] + (1.0f - beta1) * gi;
         float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
         m[i] = mi;
@@ -235,6 +238,30 @@ AK_INLINE double sum_squares_body(const float *restrict x, size_t n, int *all_fi
         bad += x[i] - x[i];
     }
     *all_finite = bad == 0.0f;
+    return total;
+}
+
+/// sum[i] = scale·sum[i] + weight·part[i] with no FMA contraction (each product rounded, then
+/// the sum: Swift's `sum[i] *= scale; sum[i] += weight * part[i]`), in blocks that stay in L1
+/// while their Σ sum² (sum_squares_body) is taken.
+AK_INLINE void weighted_add_block(float *restrict sum, float scale, const float *restrict part, float weight, size_t n) {
+    AK_NO_CONTRACT
+    for (size_t i = 0; i < n; i++) sum[i] = scale * sum[i] + weight * part[i];
+}
+
+AK_INLINE double weighted_add_body(float *restrict sum, float scale, const float *restrict part, float weight, size_t n,
+                                   int *all_finite) {
+    enum { BLOCK = 2048 };
+    double total = 0;
+    int finite = 1;
+    for (size_t start = 0; start < n; start += BLOCK) {
+        const size_t count = n - start < BLOCK ? n - start : BLOCK;
+        weighted_add_block(sum + start, scale, part + start, weight, count);
+        int block_finite = 1;
+        total += sum_squares_body(sum + start, count, &block_finite);
+        finite &= block_finite;
+    }
+    *all_finite = finite;
     return total;
 }
 
@@ -289,11 +316,13 @@ AK_VOID_VARIANTS(cross_entropy_backward,
              float *dx, int accumulate),
             (logits, targets, lse, rows, classes, ignore, factor, dx, accumulate))
 AK_VOID_VARIANTS(adamw,
-            (float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float epsilon,
-             float correction1, float correction2, float decay),
-            (p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay))
+            (float *p, const float *g, float gradient_scale, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+             float epsilon, float correction1, float correction2, float decay),
+            (p, g, gradient_scale, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay))
 AK_VOID_VARIANTS(add, (float *acc, const float *x, size_t n), (acc, x, n))
 AK_VARIANTS(double, sum_squares, (const float *x, size_t n, int *all_finite), (x, n, all_finite))
+AK_VARIANTS(double, weighted_add, (float *sum, float scale, const float *part, float weight, size_t n, int *all_finite),
+            (sum, scale, part, weight, n, all_finite))
 AK_VOID_VARIANTS(gelu_inplace, (float *x, size_t n, int exact), (x, n, exact))
 
 void ak_gelu_inplace(float *x, size_t n, int exact, int level) {
@@ -311,18 +340,18 @@ void ak_gelu_inplace(float *x, size_t n, int exact, int level) {
 static const ak_train_ops portable_ops = {
     bias_gelu_base, gelu_backward_base, column_sums_base, norm_forward_base, norm_backward_base,
     softmax_base, softmax_backward_base, cross_entropy_forward_base, cross_entropy_backward_base,
-    adamw_base, add_base, sum_squares_base, bias_gelu_slope_base, multiply_base,
+    adamw_base, add_base, sum_squares_base, bias_gelu_slope_base, multiply_base, weighted_add_base,
 };
 #if AK_HAS_X86_VARIANTS
 static const ak_train_ops avx2_ops = {
     bias_gelu_avx2, gelu_backward_avx2, column_sums_avx2, norm_forward_avx2, norm_backward_avx2,
     softmax_avx2, softmax_backward_avx2, cross_entropy_forward_avx2, cross_entropy_backward_avx2,
-    adamw_avx2, add_avx2, sum_squares_avx2, bias_gelu_slope_avx2, multiply_avx2,
+    adamw_avx2, add_avx2, sum_squares_avx2, bias_gelu_slope_avx2, multiply_avx2, weighted_add_avx2,
 };
 static const ak_train_ops avx512_ops = {
     bias_gelu_avx512, gelu_backward_avx512, column_sums_avx512, norm_forward_avx512, norm_backward_avx512,
     softmax_avx512, softmax_backward_avx512, cross_entropy_forward_avx512, cross_entropy_backward_avx512,
-    adamw_avx512, add_avx512, sum_squares_avx512, bias_gelu_slope_avx512, multiply_avx512,
+    adamw_avx512, add_avx512, sum_squares_avx512, bias_gelu_slope_avx512, multiply_avx512, weighted_add_avx512,
 };
 #endif
 
@@ -397,10 +426,10 @@ void ak_train_cross_entropy_backward(const float *logits, const int64_t *targets
     ops()->cross_entropy_backward(logits, targets, lse, rows, classes, ignore, factor, dx, accumulate);
 }
 
-void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
+void ak_train_adamw(float *p, const float *g, float gradient_scale, float *m, float *v, size_t n,
                     float lr, float beta1, float beta2, float epsilon,
                     float correction1, float correction2, float decay) {
-    ops()->adamw(p, g, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay);
+    ops()->adamw(p, g, gradient_scale, m, v, n, lr, beta1, beta2, epsilon, correction1, correction2, decay);
 }
 
 void ak_train_add(float *acc, const float *x, size_t n) {
@@ -409,6 +438,10 @@ void ak_train_add(float *acc, const float *x, size_t n) {
 
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite) {
     return ops()->sum_squares(x, n, all_finite);
+}
+
+double ak_train_weighted_add(float *sum, float scale, const float *part, float weight, size_t n, int *all_finite) {
+    return ops()->weighted_add(sum, scale, part, weight, n, all_finite);
 }
 
 int ak_train_tune_allocator(void) {

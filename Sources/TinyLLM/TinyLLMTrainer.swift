@@ -121,26 +121,38 @@ public struct TinyLLMTrainer: Sendable {
         let (inputs, targets) = corpus.batch(.training, batchSize: options.batchSize,
                                              length: configuration.contextLength, generator: &generator)
         let seed = options.seed &+ 0x9E37_79B9 &* UInt64(step + 1)
-        let (loss, gradientsBeforeClipping) = try Self.lossAndGradients(
+        let (loss, gradients, norms) = try Self.lossAndGradients(
             model: model, inputs: inputs, targets: targets, shards: shardCount, seed: seed, step: step)
-        var gradients = gradientsBeforeClipping
-        let norm = options.gradientClip > 0 ? gradients.clipByGlobalNorm(options.gradientClip) : gradients.globalNorm
-        optimizer.learningRate = lr
-        try optimizer.update(&model, with: gradients)
+        let norm = try clipAndUpdate(gradients, norms: norms, learningRate: lr)
         dataGenerator = generator
         step += 1
         return StepResult(loss: loss, gradientNorm: norm, learningRate: lr)
     }
 
-    /// The batch's mean loss and its gradient, from `shards` shards computed concurrently (see
-    /// ``trainStep(corpus:)``). Shard 0's tape is seeded with `seed` (the whole batch's when
-    /// `shards == 1`), shard `s`'s with `seed` mixed with `s`, as data-parallel ranks are.
+    /// Clips `gradients` by their global norm (when ``TrainingOptions/gradientClip`` > 0) and
+    /// takes the AdamW step, with `norms` those of `gradients`: the clipping factor
+    /// `min(1, clip / ‖g‖₂)` is applied by AdamW as it reads each gradient (the values of
+    /// `Gradients.clipByGlobalNorm` first), and the non-finite check is the one `norms` holds.
+    /// Returns `‖g‖₂` before clipping.
+    private mutating func clipAndUpdate(_ gradients: Gradients, norms: GradientNorms, learningRate: Float) throws -> Float {
+        let norm = norms.global, clip = options.gradientClip
+        optimizer.learningRate = learningRate
+        try optimizer.update(&model, with: gradients, norms: norms,
+                             gradientScale: clip > 0 && norm > clip ? clip / norm : 1)
+        return norm
+    }
+
+    /// The batch's mean loss, its gradient and the gradient's norms, from `shards` shards
+    /// computed concurrently (see ``trainStep(corpus:)``). Shard 0's tape is seeded with `seed`
+    /// (the whole batch's when `shards == 1`), shard `s`'s with `seed` mixed with `s`, as
+    /// data-parallel ranks are.
     private static func lossAndGradients(model: TinyLLMModel, inputs: [[Int]], targets: [[Int]], shards: Int,
-                                         seed: UInt64, step: Int) throws -> (Float, Gradients) {
+                                         seed: UInt64, step: Int) throws -> (Float, Gradients, GradientNorms) {
         guard shards > 1 else {
             let tape = Tape(training: true, seed: seed)
             let loss = model.loss(inputs: inputs, targets: targets, on: tape)
-            return (loss.value.scalars[0], try tape.backward(loss, step: step))
+            let gradients = try tape.backward(loss, step: step)
+            return (loss.value.scalars[0], gradients, gradients.norms())
         }
         let batchSize = inputs.count
         var results = [Result<(loss: Float, gradients: Gradients), Error>?](repeating: nil, count: shards)
@@ -165,7 +177,8 @@ public struct TinyLLMTrainer: Sendable {
         }
         let weights = (0..<shards).map { Float(DataParallel.rows(rank: $0, size: shards, batchSize: batchSize).count) / Float(batchSize) }
         let loss = zip(losses, weights).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-        return (loss, Gradients.weightedSum(consume parts, weights: weights))
+        let (sum, norms) = Gradients.weightedSumAndNorms(consume parts, weights: weights)
+        return (loss, sum, norms)
     }
 
     /// Takes one optimizer step as rank `group.rank` of a data-parallel group.
@@ -241,9 +254,7 @@ public struct TinyLLMTrainer: Sendable {
             throw CommunicationError.peerFailed(ranks: [], during: "step \(step + 1) (\(Int(control[1])) rank(s): non-finite loss or gradient, or no rows)")
         }
         reduction.copySums(into: &gradients)
-        let norm = options.gradientClip > 0 ? gradients.clipByGlobalNorm(options.gradientClip) : gradients.globalNorm
-        optimizer.learningRate = lr
-        try optimizer.update(&model, with: gradients)
+        let norm = try clipAndUpdate(gradients, norms: gradients.norms(), learningRate: lr)
         dataGenerator = generator
         step += 1
         return StepResult(loss: control[0], gradientNorm: norm, learningRate: lr,

@@ -58,7 +58,18 @@ public struct AdamW: Sendable {
     /// - Throws: ``TrainingError/nonFiniteGradient(step:parameter:)`` before touching anything
     ///   if a gradient holds a NaN or ±∞ (the step is the one that would have been taken).
     public mutating func update<Model: ParameterContainer>(_ model: inout Model, with gradients: Gradients) throws {
-        try gradients.checkFinite(step: step + 1)
+        try update(&model, with: gradients, norms: gradients.norms(), gradientScale: 1)
+    }
+
+    /// ``update(_:with:)`` with every gradient multiplied by `gradientScale` as it is read (the
+    /// clipping factor: the same values as `Gradients.scale(by:)` first, without that pass), and
+    /// the non-finite check taken from `norms`, which must be those of `gradients` (from
+    /// `Gradients.norms()` or the shard sum), instead of another pass.
+    /// - Throws: ``TrainingError/nonFiniteGradient(step:parameter:)`` before touching anything
+    ///   when `norms` names a non-finite gradient.
+    package mutating func update<Model: ParameterContainer>(_ model: inout Model, with gradients: Gradients,
+                                                            norms: GradientNorms, gradientScale: Float) throws {
+        if let name = norms.firstNonFinite { throw TrainingError.nonFiniteGradient(step: step + 1, parameter: name) }
         step += 1
         let t = Double(step)
         let correction1 = Float(1 - _pow(Double(beta1), t)), correction2 = Float(1 - _pow(Double(beta2), t))
@@ -74,7 +85,7 @@ public struct AdamW: Sendable {
                 let (p, mp, vp) = (pInout, mInout, vInout)
                 parallelChunks(p.count, minimumChunk: 8192) { range in
                     let i = range.lowerBound
-                    ak_train_adamw(p.baseAddress! + i, gp.baseAddress! + i, mp.baseAddress! + i, vp.baseAddress! + i, range.count,
+                    ak_train_adamw(p.baseAddress! + i, gp.baseAddress! + i, gradientScale, mp.baseAddress! + i, vp.baseAddress! + i, range.count,
                                    lr, b1, b2, eps, correction1, correction2, decay)
                 }
             } } } }

@@ -72,6 +72,13 @@ public struct Gradients: Sendable {
     /// - Precondition: at least one part, one weight per part, and every part has the same
     ///   parameters with the same shapes (they come from the same model).
     package static func weightedSum(_ parts: consuming [Gradients], weights: [Float]) -> Gradients {
+        weightedSumAndNorms(parts, weights: weights).sum
+    }
+
+    /// ``weightedSum(_:weights:)`` and the ``GradientNorms`` of the sum, taken in the same pass
+    /// over each parameter as its last part is added (`ak_train_weighted_add`: each product
+    /// rounded, then added, as `sum *= w₀; sum += w_s·part_s` in Swift gives).
+    package static func weightedSumAndNorms(_ parts: consuming [Gradients], weights: [Float]) -> (sum: Gradients, norms: GradientNorms) {
         checkPrecondition(!parts.isEmpty && parts.count == weights.count,
             "Gradients.weightedSum: \(parts.count) parts and \(weights.count) weights (want as many, at least one)")
         var result = parts.removeFirst()   // moved out: its tensors are scaled in place, not copied
@@ -80,23 +87,34 @@ public struct Gradients: Sendable {
             checkPrecondition(other.names == result.names,
                 "Gradients.weightedSum: part \(s + 1) has parameters \(other.names), part 0 \(result.names)")
         }
+        guard !others.isEmpty else {
+            if weights[0] != 1 { result.scale(by: weights[0]) }
+            return (result, result.norms())
+        }
         let first = weights[0], rest = Array(weights.dropFirst())
+        var checks = [(sum: Double, finite: Bool)](repeating: (0, true), count: result.entries.count)
         result.entries.withUnsafeMutableBufferPointer { all in
-            let base = UncheckedSendableBox(all.baseAddress!)
-            parallelFor(all.count) { slot in
-                let name = base.value[slot].name
-                base.value[slot].tensor.withUnsafeMutableBufferPointer { sum in
-                    for i in sum.indices { sum[i] *= first }
-                    for (other, weight) in zip(others, rest) {
-                        let part = other.entries[slot].tensor
-                        checkPrecondition(part.count == sum.count,
-                            "Gradients.weightedSum: \(name) has \(part.count) elements in one part and \(sum.count) in part 0")
-                        part.withUnsafeBufferPointer { g in for i in sum.indices { sum[i] += weight * g[i] } }
+            checks.withUnsafeMutableBufferPointer { out in
+                let base = UncheckedSendableBox(all.baseAddress!), target = UncheckedSendableBox(out.baseAddress!)
+                parallelFor(all.count) { slot in
+                    let name = base.value[slot].name
+                    base.value[slot].tensor.withUnsafeMutableBufferPointer { sum in
+                        for (s, (other, weight)) in zip(others, rest).enumerated() {
+                            let part = other.entries[slot].tensor
+                            checkPrecondition(part.count == sum.count,
+                                "Gradients.weightedSum: \(name) has \(part.count) elements in one part and \(sum.count) in part 0")
+                            part.withUnsafeBufferPointer { g in
+                                guard let sp = sum.baseAddress, let gp = g.baseAddress else { return }
+                                var finite: Int32 = 1
+                                let squares = ak_train_weighted_add(sp, s == 0 ? first : 1, gp, weight, sum.count, &finite)
+                                target.value[slot] = (squares, finite != 0)
+                            }
+                        }
                     }
                 }
             }
         }
-        return result
+        return (result, GradientNorms(names: result.names, checks: checks))
     }
 
     /// Per parameter, in order: Σ g² (in Float64) and whether every element is finite. One
@@ -117,11 +135,14 @@ public struct Gradients: Sendable {
         return results
     }
 
+    /// The global norm and the first non-finite parameter, in one pass over every gradient.
+    package func norms() -> GradientNorms {
+        GradientNorms(names: names, checks: squaredNormsAndFiniteness())
+    }
+
     /// `‖g‖₂ = √(Σ over every parameter and element of g²)`, accumulated in Float64 (the
     /// parameters' sums added in order).
-    public var globalNorm: Float {
-        Float(squaredNormsAndFiniteness().reduce(0.0) { $0 + $1.sum }.squareRoot())
-    }
+    public var globalNorm: Float { norms().global }
 
     /// Clips by global norm: when `‖g‖₂ > maximumNorm`, every gradient is multiplied by
     /// `maximumNorm / ‖g‖₂` (one factor for all parameters, so the direction is kept).
@@ -135,13 +156,25 @@ public struct Gradients: Sendable {
     }
 
     /// The first parameter name (in order) whose gradient holds a NaN or ±∞.
-    public func firstNonFiniteName() -> String? {
-        let checks = squaredNormsAndFiniteness()
-        return entries.indices.first { !checks[$0].finite }.map { entries[$0].name }
-    }
+    public func firstNonFiniteName() -> String? { norms().firstNonFinite }
 
     public func checkFinite(step: Int? = nil) throws {
         if let name = firstNonFiniteName() { throw TrainingError.nonFiniteGradient(step: step, parameter: name) }
+    }
+}
+
+/// What one pass over a set of gradients learns: `‖g‖₂` over all of them and the first
+/// parameter (in order) whose gradient holds a NaN or ±∞. The trainer takes it from the pass
+/// that sums its shards, clips with it and hands it to AdamW, so no later pass repeats it.
+package struct GradientNorms: Sendable {
+    /// `√(Σ_parameters Σ g²)`, the parameters' Float64 sums added in order.
+    package let global: Float
+    /// The first parameter name whose gradient is not finite, or nil.
+    package let firstNonFinite: String?
+
+    init(names: [String], checks: [(sum: Double, finite: Bool)]) {
+        global = Float(checks.reduce(0.0) { $0 + $1.sum }.squareRoot())
+        firstNonFinite = zip(names, checks).first { !$0.1.finite }?.0
     }
 }
 

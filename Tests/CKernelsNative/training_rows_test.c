@@ -19,7 +19,7 @@
 enum { ROWS = 3, KERNELS = 13 };
 static const char *kernel_names[KERNELS] = {
     "softmax", "softmax backward", "norm forward", "norm backward", "cross-entropy forward",
-    "cross-entropy backward", "bias+GELU", "GELU backward", "AdamW", "column sums, add", "sum of squares", "GELU in place",
+    "cross-entropy backward", "bias+GELU", "GELU backward", "AdamW", "column sums, add", "sums of squares", "GELU in place",
     "GELU slope, multiply",
 };
 
@@ -252,14 +252,16 @@ static int check_adamw(const ak_train_ops *ops, long width, double *worst) {
     for (long i = 0; i < n; i++) v[i] *= v[i];
     float *p0 = malloc(sizeof(float) * (size_t)n), *m0 = malloc(sizeof(float) * (size_t)n), *v0 = malloc(sizeof(float) * (size_t)n);
     memcpy(p0, p, sizeof(float) * (size_t)n); memcpy(m0, m, sizeof(float) * (size_t)n); memcpy(v0, v, sizeof(float) * (size_t)n);
-    ops->adamw(p, g, m, v, (size_t)n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.5f, 0.25f, 0.1f);
+    // The gradient enters scaled by 0.7 (a clipping factor), rounded to float first.
+    ops->adamw(p, g, 0.7f, m, v, (size_t)n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.5f, 0.25f, 0.1f);
     int ok = 1;
     for (long i = 0; i < n; i++) {
-        const double mi = 0.9f * (double)m0[i] + (1.0f - 0.9f) * (double)g[i];
-        const double vi = 0.95f * (double)v0[i] + (1.0f - 0.95f) * (double)g[i] * g[i];
+        const double gi = 0.7f * g[i];
+        const double mi = 0.9f * (double)m0[i] + (1.0f - 0.9f) * gi;
+        const double vi = 0.95f * (double)v0[i] + (1.0f - 0.95f) * gi * gi;
         const double want = p0[i] - 1e-3f * ((mi / 0.5) / (sqrt(vi / 0.25) + 1e-8f) + 0.1f * (double)p0[i]);
-        ok &= within(worst, 8, m[i], mi, 3 * U * (fabs(0.9f * m0[i]) + fabs(0.1f * g[i])) + 1e-30);
-        ok &= within(worst, 8, v[i], vi, 4 * U * (0.95f * v0[i] + 0.05f * g[i] * g[i]) + 1e-30);
+        ok &= within(worst, 8, m[i], mi, 3 * U * (fabs(0.9f * m0[i]) + fabs(0.1f * gi)) + 1e-30);
+        ok &= within(worst, 8, v[i], vi, 4 * U * (0.95f * v0[i] + 0.05f * gi * gi) + 1e-30);
         ok &= within(worst, 8, p[i], want, 1e-6 * (1 + fabs(want)));
     }
     free(p); free(m); free(v); free(g); free(p0); free(m0); free(v0);
@@ -289,8 +291,21 @@ static int check_sums(const ak_train_ops *ops, long width, double *worst) {
     double want = 0;
     for (long i = 0; i < n; i++) want += (double)x[i] * x[i];
     ok &= within(worst, 10, ops->sum_squares(x, (size_t)n, &finite), want, 1e-12 * want + 1e-300) && finite == 1;
+    // sum = 0.75·sum + 0.25·x (two products and a sum, each rounded; one fewer with FMA
+    // contraction) and Σ sum² over the result, with the finiteness flag.
+    memcpy(acc0, acc, sizeof(float) * (size_t)n);
+    want = 0;
+    double result = ops->weighted_add(acc, 0.75f, x, 0.25f, (size_t)n, &finite);
+    for (long i = 0; i < n; i++) {
+        const double w = 0.75 * acc0[i] + 0.25 * x[i];
+        ok &= within(worst, 10, acc[i], w, 3 * U * (fabs(0.75 * acc0[i]) + fabs(0.25 * x[i])) + 1e-30);
+        want += (double)acc[i] * acc[i];
+    }
+    ok &= within(worst, 10, result, want, 1e-12 * want + 1e-300) && finite == 1;
     x[n - 1] = INFINITY;
     ops->sum_squares(x, (size_t)n, &finite);
+    ok &= finite == 0;
+    ops->weighted_add(acc, 1, x, 0.25f, (size_t)n, &finite);
     ok &= finite == 0;
     x[n - 1] = NAN;
     ops->sum_squares(x, (size_t)n, &finite);

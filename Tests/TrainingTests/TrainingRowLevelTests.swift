@@ -87,7 +87,7 @@ import Testing
         var p = Self.values(n, seed: 90), m = Self.values(n, seed: 91, scale: 0.1)
         var v = Self.values(n, seed: 92, scale: 0.1).map { $0 * $0 }
         let (p0, m0, v0) = (p, m, v), g = Self.values(n, seed: 93)
-        ops.adamw!(&p, g, &m, &v, n, 1e-3, 0.9, 0.95, 1e-8, 0.5, 0.25, 0.1)
+        ops.adamw!(&p, g, 1, &m, &v, n, 1e-3, 0.9, 0.95, 1e-8, 0.5, 0.25, 0.1)
         for i in 0..<n {
             let mi = 0.9 * Double(m0[i]) + 0.1 * Double(g[i])
             let vi = 0.95 * Double(v0[i]) + 0.05 * Double(g[i]) * Double(g[i])
@@ -166,6 +166,34 @@ import Testing
             ops.multiply!(g, slope, &dx2, n, accumulate)
             #expect(dx.map(\.bitPattern) == dx2.map(\.bitPattern), "\(level) g ⊙ slope, width \(width), accumulate \(accumulate)")
         }
+    }
+
+    /// What the trainer runs after its shards keeps the bits of the separate passes it replaces:
+    /// `weighted_add` is Swift's `sum *= w₀; sum += w₁·part` and its Σ sum² is `sum_squares` of
+    /// the result (within 1e-12); AdamW with a gradient scale is AdamW on the scaled gradient.
+    @Test(arguments: SIMDLevel.available, widths)
+    func fusedPassesKeepTheBits(_ level: SIMDLevel, _ width: Int) {
+        let ops = Self.table(level), n = 5 * Self.rows * width
+        let part0 = Self.values(n, seed: 70 + UInt64(width)), part1 = Self.values(n, seed: 71 + UInt64(width))
+        var fused = part0, separate = part0
+        var finite: Int32 = 0
+        let squares = ops.weighted_add!(&fused, 0.375, part1, 0.625, n, &finite)
+        for i in 0..<n { separate[i] *= 0.375 }
+        for i in 0..<n { separate[i] += 0.625 * part1[i] }
+        #expect(fused.map(\.bitPattern) == separate.map(\.bitPattern), "\(level) weighted add, width \(width)")
+        var finiteAgain: Int32 = 0
+        let again = ops.sum_squares!(separate, n, &finiteAgain)
+        #expect(abs(squares - again) <= 1e-12 * again && finite == 1 && finiteAgain == 1, "\(level) Σ sum², width \(width)")
+
+        let factor: Float = 0.8125
+        let scaled = part1.map { $0 * factor }
+        var p = Self.values(n, seed: 72), m = Self.values(n, seed: 73, scale: 0.1)
+        var v = Self.values(n, seed: 74, scale: 0.1).map { $0 * $0 }
+        var (p2, m2, v2) = (p, m, v)
+        ops.adamw!(&p, part1, factor, &m, &v, n, 1e-3, 0.9, 0.95, 1e-8, 0.5, 0.25, 0.1)
+        ops.adamw!(&p2, scaled, 1, &m2, &v2, n, 1e-3, 0.9, 0.95, 1e-8, 0.5, 0.25, 0.1)
+        #expect(p.map(\.bitPattern) == p2.map(\.bitPattern) && m.map(\.bitPattern) == m2.map(\.bitPattern)
+                && v.map(\.bitPattern) == v2.map(\.bitPattern), "\(level) AdamW with a gradient scale, width \(width)")
     }
 
     @Test(.enabled(if: SIMDLevel.avx2.isAvailable, "AVX2+FMA not on this CPU: its training kernels are not tested here"))

@@ -65,9 +65,10 @@ void ak_train_cross_entropy_backward(const float *logits, const int64_t *targets
                                      size_t rows, size_t classes, int64_t ignore, float factor,
                                      float *dx, int accumulate);
 
-/// One AdamW update of n elements (see AdamW.swift for the formula):
+/// One AdamW update of n elements (see AdamW.swift for the formula), from the gradient
+/// g = gradient_scale·g[i] (the clipping factor; 1 leaves g as it is, bit for bit):
 /// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; p −= lr·((m/c₁)/(√(v/c₂) + ε) + λp).
-void ak_train_adamw(float *p, const float *g, float *m, float *v, size_t n,
+void ak_train_adamw(float *p, const float *g, float gradient_scale, float *m, float *v, size_t n,
                     float lr, float beta1, float beta2, float epsilon,
                     float correction1, float correction2, float decay);
 
@@ -80,6 +81,13 @@ void ak_gelu_inplace(float *x, size_t n, int exact, int level);
 
 /// Σ x[i]² in double (the global gradient norm), and whether every element is finite.
 double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
+
+/// sum[i] = scale·sum[i] + weight·part[i] over n elements, each product rounded and then added
+/// (no FMA contraction under clang: the values of the two Swift statements `sum[i] *= scale;
+/// sum[i] += weight * part[i]`), and, in the same pass, Σ sum[i]² over the result in double with
+/// whether every element of the result is finite (as ak_train_sum_squares). The gradient of a
+/// batch from its shards' gradients, and its norm.
+double ak_train_weighted_add(float *sum, float scale, const float *part, float weight, size_t n, int *all_finite);
 
 /// Every kernel above, as compiled for one SIMD level (same signatures and meaning as the
 /// `ak_train_*` entry points, which call the table of `ak_simd_level()`).
@@ -99,13 +107,14 @@ typedef struct ak_train_ops {
     void (*cross_entropy_backward)(const float *logits, const int64_t *targets, const float *lse,
                                    size_t rows, size_t classes, int64_t ignore, float factor,
                                    float *dx, int accumulate);
-    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n,
+    void (*adamw)(float *p, const float *g, float gradient_scale, float *m, float *v, size_t n,
                   float lr, float beta1, float beta2, float epsilon,
                   float correction1, float correction2, float decay);
     void (*add)(float *acc, const float *x, size_t n);
     double (*sum_squares)(const float *x, size_t n, int *all_finite);
     void (*bias_gelu_tanh_slope)(float *x, const float *bias, float *y, size_t rows, size_t cols);
     void (*multiply)(const float *a, const float *b, float *out, size_t n, int accumulate);
+    double (*weighted_add)(float *sum, float scale, const float *part, float weight, size_t n, int *all_finite);
 } ak_train_ops;
 
 /// The kernels of SIMD `level` (clamped to what the CPU has): portable, AVX2+FMA or AVX-512.
