@@ -163,7 +163,8 @@ public struct TinyLLMTrainer: Sendable {
                 out.value[s] = Result {
                     let tape = Tape(training: true, seed: s == 0 ? seed : seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(s)))
                     let loss = model.loss(inputs: Array(inputs[rows]), targets: Array(targets[rows]), on: tape)
-                    return (loss.value.scalars[0], try tape.backward(loss, step: step))
+                    // Checked for NaN and ±∞ in the sum below, not part by part.
+                    return (loss.value.scalars[0], try tape.backwardSkippingFiniteCheck(loss, step: step))
                 }
             }
         }
@@ -178,6 +179,9 @@ public struct TinyLLMTrainer: Sendable {
         let weights = (0..<shards).map { Float(DataParallel.rows(rank: $0, size: shards, batchSize: batchSize).count) / Float(batchSize) }
         let loss = zip(losses, weights).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         let (sum, norms) = Gradients.weightedSumAndNorms(consume parts, weights: weights)
+        // Every weight is > 0, so the sum is non-finite wherever a part is: the first parameter
+        // (in order) that is not finite in some shard, as a tape's own check would name it.
+        if let name = norms.firstNonFinite { throw TrainingError.nonFiniteGradient(step: step, parameter: name) }
         return (loss, sum, norms)
     }
 

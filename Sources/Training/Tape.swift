@@ -192,6 +192,16 @@ public final class Tape {
         return gradients
     }
 
+    /// ``backward(_:step:)`` without its last pass, the scan of every gradient for a NaN or ±∞:
+    /// for a caller that makes that check itself in a pass it needs anyway (the trainer's sum
+    /// of its shards, which is non-finite wherever a part is, as its weights are positive).
+    /// A non-finite loss still throws.
+    package func backwardSkippingFiniteCheck(_ loss: Variable, step: Int? = nil) throws -> Gradients {
+        var gradients = Gradients()
+        try backward(loss, accumulatingInto: &gradients, step: step, observer: nil, checkFinite: false)
+        return gradients
+    }
+
     /// Like ``backward(_:step:)`` but adds this loss's gradients to `gradients` in place
     /// (gradient accumulation over micro-batches: call once per micro-batch, then scale).
     public func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int? = nil) throws {
@@ -205,7 +215,7 @@ public final class Tape {
     }
 
     private func backward(_ loss: Variable, accumulatingInto gradients: inout Gradients, step: Int?,
-                          observer: Observer?) throws {
+                          observer: Observer?, checkFinite: Bool = true) throws {
         checkPrecondition(loss.tape === self, "Tape.backward: the loss was recorded on another tape")
         checkPrecondition(!consumed, "Tape.backward: this tape was already consumed by backward()")
         let lossValue = nodes[loss.index].value
@@ -240,7 +250,7 @@ public final class Tape {
             if let g = nodes[index].gradient { gradients.set(name, g) }
         }
         releaseGraph(keeping: loss.index)
-        if let name = gradients.firstNonFiniteName() {
+        if checkFinite, let name = gradients.firstNonFiniteName() {
             throw TrainingError.nonFiniteGradient(step: step, parameter: name)
         }
     }

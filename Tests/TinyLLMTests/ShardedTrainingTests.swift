@@ -159,4 +159,22 @@ import Training
         #expect(sum["b"]!.scalars == bias)
         #expect(a["w"]!.scalars == [1, 2, -4])   // the parts are not changed
     }
+
+    /// The norms taken with the sum are the sum's, and name the first parameter (in order)
+    /// that is not finite in any part: the check that replaces the shards' own.
+    @Test func theShardSumsNormsAreTheSumsAndNameTheFirstNonFiniteParameter() {
+        func parts(_ poisonB: Float, _ poisonC: Float) -> [Gradients] {
+            [Gradients([("w", Tensor(shape: [2], scalars: [3, -1])), ("b", Tensor(shape: [1], scalars: [2])),
+                        ("c", Tensor(shape: [2], scalars: [poisonC, 1]))]),
+             Gradients([("w", Tensor(shape: [2], scalars: [1, 5])), ("b", Tensor(shape: [1], scalars: [poisonB])),
+                        ("c", Tensor(shape: [2], scalars: [0, 1]))])]
+        }
+        let (sum, norms) = Gradients.weightedSumAndNorms(parts(4, 2), weights: [0.75, 0.25])
+        #expect(norms.firstNonFinite == nil)
+        #expect(norms.global.bitPattern == sum.globalNorm.bitPattern)
+        #expect(abs(Double(norms.global) - (2.5 * 2.5 + 0.5 * 0.5 + 2.5 * 2.5 + 1.5 * 1.5 + 1 * 1).squareRoot()) < 1e-6)
+        #expect(Gradients.weightedSumAndNorms(parts(.nan, .infinity), weights: [0.75, 0.25]).norms.firstNonFinite == "b")
+        #expect(Gradients.weightedSumAndNorms(parts(1, -.infinity), weights: [0.75, 0.25]).norms.firstNonFinite == "c")
+        #expect(Gradients.weightedSumAndNorms([parts(1, .nan)[0]], weights: [1]).norms.firstNonFinite == "c")
+    }
 }

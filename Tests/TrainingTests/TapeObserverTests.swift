@@ -90,4 +90,26 @@ import Training
         }
         #expect(reported == ["w"])
     }
+
+    /// The trainer's shards skip the tape's scan for NaN and ±∞ (their sum is checked instead):
+    /// the same non-finite gradient comes back instead of being thrown; a non-finite loss
+    /// still throws.
+    @Test func theSkippingBackwardReturnsWhatTheCheckingOneThrows() throws {
+        let tape = Tape()
+        let w = tape.parameter("w", .ones([2]))
+        let loss = (w * w).sum()
+        let poisoned = tape.record(loss.value, inputs: [loss, w]) { g, tape in
+            tape.accumulate(g, into: loss)
+            tape.accumulate(Tensor(repeating: .infinity, shape: [2]), into: tape.parameter(named: "w")!)
+        }
+        let gradients = try tape.backwardSkippingFiniteCheck(poisoned, step: 3)
+        #expect(gradients["w"]!.scalars == [.infinity, .infinity])
+        #expect(gradients.firstNonFiniteName() == "w")
+
+        let other = Tape()
+        let v = other.parameter("v", .ones([3]))
+        #expect(throws: TrainingError.nonFiniteLoss(step: 4, value: .infinity)) {
+            try other.backwardSkippingFiniteCheck((v * other.constant(Tensor(repeating: .infinity, shape: [3]))).sum(), step: 4)
+        }
+    }
 }
