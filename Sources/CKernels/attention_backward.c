@@ -117,17 +117,32 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
     pack_transposed(k_block, cols, padded, d, khat);
     pack_transposed(v + j0 * dvw, cols, padded, dvw, vhat);
 
+    // Causal: query i sees the block's keys [0, i + offset + 1 − j0). A tile that crosses the
+    // diagonal runs in sub-tiles of CAUSAL_ROWS rows, each over the keys its last row sees: the
+    // keys past that are masked for every row of the sub-tile, so their P and dS are 0 and they
+    // add nothing, and about half of a diagonal tile's work is skipped. Every sum keeps its order
+    // (over D for S and dP, over the keys for dQ, over the rows for dK and dV, whose sub-tiles
+    // follow each other), so the values are those of whole tiles.
+    enum { CAUSAL_ROWS = 12 };
+    const long offset = p->lk - p->lq;
     for (long i0 = i_lo; i0 < i_hi; i0 += block_q) {
         const long rows = i_hi - i0 < block_q ? i_hi - i0 : block_q;
-        const float *q_tile = q + i0 * d, *do_tile = out_grad + i0 * dvw;
-        scale_queries(q_tile, rows * d, p->scale, qhat);
-        ops->gemm(qhat, d, 1, rows, d, khat, padded, padded, s, lds, 0);                 // S = Q̂·K̂
-        finish_scores(p, s, lds, i0, rows, j0, cols);
-        ops->probabilities(s, lds, rows, cols, lse + i0);
-        ops->gemm(s, 1, lds, cols, rows, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
-        ops->gemm(do_tile, dvw, 1, rows, dvw, vhat, padded, padded, dp, lds, 0);         // dP = dO·V̂
-        ops->ds(s, dp, lds, rows, cols, delta + i0, p->scale);
-        ops->gemm(s, 1, lds, cols, rows, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
-        ops->gemm(s, lds, 1, rows, cols, k_block, d, d, dq + i0 * d, d, 1);            // dQ += dS·K
+        const long crossing = p->causal && i0 + offset + 1 - j0 < cols ? CAUSAL_ROWS : rows;   // row i0 misses keys
+        for (long r0 = 0; r0 < rows; r0 += crossing) {
+            const long sub = rows - r0 < crossing ? rows - r0 : crossing, i = i0 + r0;
+            long seen = cols;
+            if (p->causal && i + sub + offset - j0 < seen) seen = i + sub + offset - j0;
+            const long wide = round16(seen) < padded ? round16(seen) : padded;   // S and dP in whole strips
+            const float *q_tile = q + i * d, *do_tile = out_grad + i * dvw;
+            scale_queries(q_tile, sub * d, p->scale, qhat);
+            ops->gemm(qhat, d, 1, sub, d, khat, padded, wide, s, lds, 0);                  // S = Q̂·K̂
+            finish_scores(p, s, lds, i, sub, j0, seen);
+            ops->probabilities(s, lds, sub, seen, lse + i);
+            ops->gemm(s, 1, lds, seen, sub, do_tile, dvw, dvw, dv_block, dvw, 1);         // dV += Pᵀ·dO
+            ops->gemm(do_tile, dvw, 1, sub, dvw, vhat, padded, wide, dp, lds, 0);           // dP = dO·V̂
+            ops->ds(s, dp, lds, sub, seen, delta + i, p->scale);
+            ops->gemm(s, 1, lds, seen, sub, q_tile, d, d, dk_block, d, 1);                // dK += dSᵀ·Q
+            ops->gemm(s, lds, 1, sub, seen, k_block, d, d, dq + i * d, d, 1);             // dQ += dS·K
+        }
     }
 }
