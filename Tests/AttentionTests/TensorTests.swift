@@ -63,4 +63,25 @@ import Testing
         let b = Tensor(shape: [3], scalars: [10, 20, 30])
         #expect((a + b).scalars == [11, 22, 33, 14, 25, 36])
     }
+
+    /// `fresh + b` (a residual stream: a layer's new output plus its input) adds into the
+    /// storage of a left operand no one else holds; one still in use is copied first and keeps
+    /// its values.
+    @Test func addingToAFreshTensorReusesItsStorage() {
+        let n = 20_000
+        let b = Tensor(shape: [n], scalars: (0..<n).map { Float($0) })
+        nonisolated(unsafe) var address: UnsafePointer<Float>?
+        func fresh() -> Tensor {
+            let t = Tensor(shape: [n], scalars: [Float](repeating: 0.5, count: n))
+            address = t.withUnsafeBufferPointer { $0.baseAddress }
+            return t
+        }
+        let sum = fresh() + b
+        #expect(sum.withUnsafeBufferPointer { $0.baseAddress } == address)
+        #expect(sum.scalars == (0..<n).map { 0.5 + Float($0) })
+        let held = fresh()
+        let other = held + b
+        #expect(!other.sharesStorage(with: held) && held.scalars.allSatisfy { $0 == 0.5 })
+        #expect(other.scalars == sum.scalars)
+    }
 }

@@ -67,12 +67,15 @@ extension Tensor {
         }
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor {
+    /// `a + b` elementwise (broadcasting). `a` is taken as owned: when the caller passes a value
+    /// it no longer uses (a layer's fresh output, say `attentionOutput(h) + x`), its storage
+    /// becomes the result and nothing is copied.
+    public static func + (a: consuming Tensor, b: Tensor) -> Tensor {
         guard a.shape == b.shape, a.count >= 16_384 else { return zipWith(a, b, name: "+", +) }
-        // Same shape, large (residual streams): a copy of `a`, then `b` added by the vectorised
-        // C rows (`ak_train_add`) in blocks across threads. Each sum is one IEEE addition, as in
-        // zipWith, so the bits are the same.
-        var out = a
+        // Same shape, large (residual streams): `a`'s storage (copied first only when the caller
+        // still holds it), then `b` added by the vectorised C rows (`ak_train_add`) in blocks
+        // across threads. Each sum is one IEEE addition, as in zipWith, so the bits are the same.
+        var out = consume a
         out.withUnsafeMutableBufferPointer { o in
             b.withUnsafeBufferPointer { x in
                 guard let ob = o.baseAddress, let xb = x.baseAddress else { return }
