@@ -120,7 +120,7 @@ void ak_attention_backward_key_block(const ak_attention_problem *p,
     // Causal: query i sees the block's keys [0, i + offset + 1 − j0). A tile that crosses the
     // diagonal runs in sub-tiles of CAUSAL_ROWS rows, each over the keys its last row sees: the
     // keys past that are masked for every row of the sub-tile, so their P and dS are 0 and they
-    // add nothing, and about half of a diagonal tile's work is skipped. Every sum keeps its order
+    // add nothing (a 64-row diagonal tile does 59% of its products). Every sum keeps its order
     // (over D for S and dP, over the keys for dQ, over the rows for dK and dV, whose sub-tiles
     // follow each other), so the values are those of whole tiles.
     enum { CAUSAL_ROWS = 12 };

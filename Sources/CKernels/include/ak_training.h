@@ -85,8 +85,9 @@ double ak_train_sum_squares(const float *x, size_t n, int *all_finite);
 /// sum[i] = scale·sum[i] + weight·part[i] over n elements, each product rounded and then added
 /// (no FMA contraction under clang: the values of the two Swift statements `sum[i] *= scale;
 /// sum[i] += weight * part[i]`), and, in the same pass, Σ sum[i]² over the result in double with
-/// whether every element of the result is finite (as ak_train_sum_squares). The gradient of a
-/// batch from its shards' gradients, and its norm.
+/// whether every element of the result is finite (as ak_train_sum_squares, but summed block by
+/// block of 2048 elements, so its last bits may differ from one sum over all n). The gradient of
+/// a batch from its shards' gradients, and its norm.
 double ak_train_weighted_add(float *sum, float scale, const float *part, float weight, size_t n, int *all_finite);
 
 /// Every kernel above, as compiled for one SIMD level (same signatures and meaning as the
