@@ -106,24 +106,32 @@ AK_MATH_INLINE float ak_erf(float value) {
     return x * p / q;
 }
 
-/// GPT-2's GELU: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
-AK_MATH_INLINE float ak_gelu_tanh(float x) {
-    return 0.5f * x * (1.0f + ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x)));
+/// tanh(√(2/π)(x + 0.044715x³)), the one tanh of GPT-2's GELU and of its derivative.
+AK_MATH_INLINE float ak_gelu_tanh_inner(float x) {
+    return ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
 }
 
-/// d/dx of ak_gelu_tanh: with u = √(2/π)(x + 0.044715x³), t = tanh u:
-/// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
-AK_MATH_INLINE float ak_gelu_tanh_derivative(float x) {
-    float t = ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
+/// ½x(1 + t) with t = ak_gelu_tanh_inner(x).
+AK_MATH_INLINE float ak_gelu_tanh_from(float x, float t) { return 0.5f * x * (1.0f + t); }
+
+/// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²) with t = ak_gelu_tanh_inner(x).
+AK_MATH_INLINE float ak_gelu_tanh_slope_from(float x, float t) {
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
 }
 
+/// GPT-2's GELU: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+AK_MATH_INLINE float ak_gelu_tanh(float x) { return ak_gelu_tanh_from(x, ak_gelu_tanh_inner(x)); }
+
+/// d/dx of ak_gelu_tanh: with u = √(2/π)(x + 0.044715x³), t = tanh u:
+/// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+AK_MATH_INLINE float ak_gelu_tanh_derivative(float x) { return ak_gelu_tanh_slope_from(x, ak_gelu_tanh_inner(x)); }
+
 /// ak_gelu_tanh(x) and ak_gelu_tanh_derivative(x) from one tanh (the training forward keeps the
-/// slope for the backward): the same expressions as those two, so the same values.
+/// slope for the backward): the same helpers, so the same values.
 AK_MATH_INLINE void ak_gelu_tanh_and_slope(float x, float *value, float *slope) {
-    float t = ak_tanh(AK_SQRT_2_OVER_PI * (x + AK_GELU_C * x * x * x));
-    *value = 0.5f * x * (1.0f + t);
-    *slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * AK_SQRT_2_OVER_PI * (1.0f + 3.0f * AK_GELU_C * x * x);
+    const float t = ak_gelu_tanh_inner(x);
+    *value = ak_gelu_tanh_from(x, t);
+    *slope = ak_gelu_tanh_slope_from(x, t);
 }
 
 /// BERT's GELU: x·Φ(x) = ½x(1 + erf(x/√2)).
