@@ -88,6 +88,12 @@ AK_AVX2 static void probabilities_avx2(float *s, long lds, long rows, long cols,
         }
         const __m256 sub = _mm256_set1_ps(lse[r]);
         long c = 0;
+        for (; c + 32 <= cols; c += 32) {   // four vectors through the interleaved exp
+            __m256 e[4];
+            for (int i = 0; i < 4; i++) e[i] = _mm256_sub_ps(_mm256_loadu_ps(row + c + 8 * i), sub);
+            ak_exp4_avx2(e);
+            for (int i = 0; i < 4; i++) _mm256_storeu_ps(row + c + 8 * i, e[i]);
+        }
         for (; c + 8 <= cols; c += 8)
             _mm256_storeu_ps(row + c, ak_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + c), sub)));
         if (c < cols) {   // the tail through the same polynomial, so every key rounds alike
