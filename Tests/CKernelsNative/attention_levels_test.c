@@ -13,6 +13,7 @@
 //     on row-major A read unpacked (the direct kernels): the bits of the route that packs it;
 //   - exp (ak_exp, and its vector twin of each level in ak_simd_math.h): within 1.02 ulp of the
 //     Float64 exp on a sweep of [−87.33, 88], exactly 0 at −inf and −88, 1 at 0, NaN for NaN;
+//     at avx2+fma the four-vector ak_exp4_avx2 gives ak_exp_avx2's bits on all of those inputs;
 //   - the backward's probabilities against the forward's log-sum-exp: with dO one-hot (Dv = Lq)
 //     dV[j][i] is P(i, j) exactly, and every row Σⱼ P(i, j) is 1 within half an ulp of lse[i]
 //     (its own rounding) + 8·2⁻²⁴;
@@ -340,6 +341,15 @@ static void check_attention(const attention_case *c, const int *levels, int nlev
 AK_AVX2 static void exp_avx2(const float *x, float *y, long n) {
     for (long e = 0; e < n; e += 8) _mm256_storeu_ps(y + e, ak_exp_avx2(_mm256_loadu_ps(x + e)));
 }
+/// ak_exp4_avx2 (four vectors interleaved, the softmax's and the backward's exp) over x.
+AK_AVX2 static void exp4_avx2(const float *x, float *y, long n) {
+    for (long e = 0; e < n; e += 32) {
+        __m256 v[4];
+        for (int i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(x + e + 8 * i);
+        ak_exp4_avx2(v);
+        for (int i = 0; i < 4; i++) _mm256_storeu_ps(y + e + 8 * i, v[i]);
+    }
+}
 AK_AVX512 static void exp_avx512(const float *x, float *y, long n) {
     for (long e = 0; e < n; e += 16) _mm512_storeu_ps(y + e, ak_exp_avx512(_mm512_loadu_ps(x + e)));
 }
@@ -361,10 +371,12 @@ static void exp_level(int level, const float *x, float *y, long n) {
 }
 
 /// The level's exp on every 1009th float of [−87.33, 88] (normal results) against the Float64
-/// exp, in ulps of the result, plus the special values. Returns the worst ulp error.
+/// exp, in ulps of the result, plus the special values. Returns the worst ulp error. At
+/// avx2+fma the interleaved ak_exp4_avx2 must also give ak_exp_avx2's bits on every input.
 static double check_exp(int level) {
     enum { CHUNK = 4096 };
     static float x[CHUNK], y[CHUNK];
+    long exp4_mismatches = 0;
     double worst = 0;
     float worst_x = 0;
     const float ends[2][2] = {{-0.0f, -87.33f}, {0.0f, 88.0f}};
@@ -377,6 +389,13 @@ static double check_exp(int level) {
             for (; n < CHUNK && u <= hi; n++, u += 1009) { const uint32_t b = (uint32_t)u; memcpy(&x[n], &b, 4); }
             for (long e = n; e < CHUNK; e++) x[e] = 0.0f;
             exp_level(level, x, y, CHUNK);
+#if defined(__x86_64__)
+            if (level == AK_SIMD_AVX2) {
+                static float y4[CHUNK];
+                exp4_avx2(x, y4, CHUNK);
+                for (long e = 0; e < CHUNK; e++) exp4_mismatches += memcmp(&y[e], &y4[e], 4) != 0;
+            }
+#endif
             for (long e = 0; e < n; e++) {
                 const double want = exp((double)x[e]);
                 const double ulps = fabs((double)y[e] - want) / ldexp(1.0, ilogb(want) - 23);
@@ -384,9 +403,18 @@ static double check_exp(int level) {
             }
         }
     }
-    float special[16] = {-INFINITY, -88.0f, -1000.0f, 0.0f, NAN, 1.0f};
-    float out[16];
-    exp_level(level, special, out, 16);
+    float special[32] = {-INFINITY, -88.0f, -1000.0f, 0.0f, NAN, 1.0f, INFINITY, 88.0f, 1000.0f, -87.5f, -0.0f};
+    float out[32];
+    exp_level(level, special, out, 32);
+#if defined(__x86_64__)
+    if (level == AK_SIMD_AVX2) {
+        float out4[32];
+        exp4_avx2(special, out4, 32);
+        for (int e = 0; e < 32; e++) exp4_mismatches += memcmp(&out[e], &out4[e], 4) != 0;
+        if (exp4_mismatches) fail("exp4 avx2+fma: %ld inputs where ak_exp4_avx2 differs from ak_exp_avx2", exp4_mismatches);
+        tally(exp4_mismatches == 0);
+    }
+#endif
     const int ok = worst <= 1.02 && out[0] == 0.0f && out[1] == 0.0f && out[2] == 0.0f && out[3] == 1.0f
         && isnan(out[4]) && fabs(out[5] - 2.718281828459045) <= 2.4e-7;
     if (!ok) fail("exp %s: worst %.4f ulp at %.9g (budget 1.02); exp(−inf) %g, exp(−88) %g, exp(−1000) %g, exp(0) %g, "
