@@ -42,13 +42,12 @@ AK_AVX2_INLINE __m256 ak_exp_avx2(__m256 x) {
 AK_AVX2_INLINE void ak_exp4_avx2(__m256 x[4]) {
     const __m256 lo = _mm256_set1_ps(AK_EXP_MIN), hi = _mm256_set1_ps(AK_EXP_MAX);
     const __m256 shifter = _mm256_set1_ps(AK_EXP_SHIFTER), log2e = _mm256_set1_ps(AK_EXP_LOG2E);
-    __m256 shifted[4], r[4], p[4];
+    __m256 shifted[4], n[4], r[4], p[4];
     for (int i = 0; i < 4; i++) x[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, x[i]));
     for (int i = 0; i < 4; i++) shifted[i] = _mm256_fmadd_ps(x[i], log2e, shifter);
-    for (int i = 0; i < 4; i++) r[i] = _mm256_sub_ps(shifted[i], shifter);   // n
-    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(r[i], _mm256_set1_ps(AK_EXP_LN2_HI), x[i]);
-    for (int i = 0; i < 4; i++)
-        r[i] = _mm256_fnmadd_ps(_mm256_sub_ps(shifted[i], shifter), _mm256_set1_ps(AK_EXP_LN2_LO), r[i]);
+    for (int i = 0; i < 4; i++) n[i] = _mm256_sub_ps(shifted[i], shifter);
+    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_HI), x[i]);
+    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_LO), r[i]);
     for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(_mm256_set1_ps(AK_EXP_P0), r[i], _mm256_set1_ps(AK_EXP_P1));
     for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P2));
     for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P3));
