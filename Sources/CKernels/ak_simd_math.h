@@ -16,48 +16,41 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// ak_exp for 8 lanes (AVX2+FMA).
-AK_AVX2_INLINE __m256 ak_exp_avx2(__m256 x) {
-    x = _mm256_min_ps(_mm256_set1_ps(AK_EXP_MAX), _mm256_max_ps(_mm256_set1_ps(AK_EXP_MIN), x));
-    const __m256 shifter = _mm256_set1_ps(AK_EXP_SHIFTER);
-    const __m256 shifted = _mm256_fmadd_ps(x, _mm256_set1_ps(AK_EXP_LOG2E), shifter);
-    const __m256 n = _mm256_sub_ps(shifted, shifter);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(AK_EXP_LN2_HI), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(AK_EXP_LN2_LO), r);
-    __m256 p = _mm256_set1_ps(AK_EXP_P0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(AK_EXP_P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(AK_EXP_P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(AK_EXP_P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(AK_EXP_P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(AK_EXP_P5));
-    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-    const __m256 two_n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(shifted), 23));
-    return _mm256_mul_ps(y, two_n);
-}
-
-/// ak_exp_avx2 of four vectors, each step done for all four before the next, lane for lane the
-/// same operations (so the same bits). One exp is a chain of ~17 dependent operations; a core
-/// with a small floating-point scheduler (Zen 1's holds about one chain) waits on each link when
-/// the chains come one after another, and issues from four at once when they are interleaved.
-AK_AVX2_INLINE void ak_exp4_avx2(__m256 x[4]) {
+/// ak_exp of `count` vectors of 8 lanes (AVX2+FMA) in place, each step done for all of them
+/// before the next (count is a constant at every call, so the loops unroll). One exp is a chain of
+/// ~17 dependent operations; a core with a small floating-point scheduler (Zen 1's holds about
+/// one chain) waits on each link when chains come one after another, and issues from several at
+/// once when they are interleaved. Every lane gets the same operations whatever the count.
+AK_AVX2_INLINE void ak_exp_n_avx2(__m256 *x, const int count) {
+    enum { MAX_COUNT = 4 };
     const __m256 lo = _mm256_set1_ps(AK_EXP_MIN), hi = _mm256_set1_ps(AK_EXP_MAX);
     const __m256 shifter = _mm256_set1_ps(AK_EXP_SHIFTER), log2e = _mm256_set1_ps(AK_EXP_LOG2E);
-    __m256 shifted[4], n[4], r[4], p[4];
-    for (int i = 0; i < 4; i++) x[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, x[i]));
-    for (int i = 0; i < 4; i++) shifted[i] = _mm256_fmadd_ps(x[i], log2e, shifter);
-    for (int i = 0; i < 4; i++) n[i] = _mm256_sub_ps(shifted[i], shifter);
-    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_HI), x[i]);
-    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_LO), r[i]);
-    for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(_mm256_set1_ps(AK_EXP_P0), r[i], _mm256_set1_ps(AK_EXP_P1));
-    for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P2));
-    for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P3));
-    for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P4));
-    for (int i = 0; i < 4; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P5));
-    for (int i = 0; i < 4; i++)
+    __m256 shifted[MAX_COUNT], n[MAX_COUNT], r[MAX_COUNT], p[MAX_COUNT];
+    for (int i = 0; i < count; i++) x[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, x[i]));
+    for (int i = 0; i < count; i++) shifted[i] = _mm256_fmadd_ps(x[i], log2e, shifter);
+    for (int i = 0; i < count; i++) n[i] = _mm256_sub_ps(shifted[i], shifter);
+    for (int i = 0; i < count; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_HI), x[i]);
+    for (int i = 0; i < count; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(AK_EXP_LN2_LO), r[i]);
+    for (int i = 0; i < count; i++) p[i] = _mm256_fmadd_ps(_mm256_set1_ps(AK_EXP_P0), r[i], _mm256_set1_ps(AK_EXP_P1));
+    for (int i = 0; i < count; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P2));
+    for (int i = 0; i < count; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P3));
+    for (int i = 0; i < count; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P4));
+    for (int i = 0; i < count; i++) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(AK_EXP_P5));
+    for (int i = 0; i < count; i++)
         p[i] = _mm256_add_ps(_mm256_fmadd_ps(p[i], _mm256_mul_ps(r[i], r[i]), r[i]), _mm256_set1_ps(1.0f));
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < count; i++)
         x[i] = _mm256_mul_ps(p[i], _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(shifted[i]), 23)));
 }
+
+/// ak_exp for 8 lanes (AVX2+FMA).
+AK_AVX2_INLINE __m256 ak_exp_avx2(__m256 x) {
+    ak_exp_n_avx2(&x, 1);
+    return x;
+}
+
+/// ak_exp_avx2 of four vectors at once, interleaved (see ak_exp_n_avx2): the fused forward's
+/// softmax and the backward's recomputed probabilities.
+AK_AVX2_INLINE void ak_exp4_avx2(__m256 x[4]) { ak_exp_n_avx2(x, 4); }
 
 /// ak_exp for 16 lanes (AVX-512).
 AK_AVX512_INLINE __m512 ak_exp_avx512(__m512 x) {
