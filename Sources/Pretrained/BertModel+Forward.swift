@@ -127,24 +127,25 @@ struct PaddedHeads {
         (scatter(packed, part: 0), scatter(packed, part: 1), scatter(packed, part: 2))
     }
 
-    /// Columns `part·h·d ..< (part+1)·h·d` of `[N, parts·h·d]` → `[B, h, L, d]`.
-    /// (Sequence, head) pairs run in parallel; each copies its own `d`-long runs.
+    /// Columns `part·h·d ..< (part+1)·h·d` of `[N, parts·h·d]` → `[B, h, L, d]`, padded rows
+    /// zero. (Sequence, head) pairs run in parallel; each copies its own `d`-long runs and
+    /// zeroes its own padded rows (no whole-tensor zeroing pass on one thread first).
     func scatter(_ packed: Tensor, part: Int) -> Tensor {
         let (b, l, d) = (lengths.count, longest, headSize)
         let width = heads * d, rowStride = packed.shape[1]
-        var out = Tensor.zeros([b, heads, l, d])
-        out.withUnsafeMutableBufferPointer { o in
+        return Tensor(uninitializedShape: [b, heads, l, d]) { o in
             packed.withUnsafeBufferPointer { p in
                 guard let ob = o.baseAddress, let pb = p.baseAddress else { return }
                 forEachSequenceHead { s, head in
+                    let block = ob + (s * heads + head) * l * d
                     for i in 0..<lengths[s] {
                         let source = (offsets[s] + i) * rowStride + part * width + head * d
-                        (ob + ((s * heads + head) * l + i) * d).update(from: pb + source, count: d)
+                        (block + i * d).update(from: pb + source, count: d)
                     }
+                    (block + lengths[s] * d).update(repeating: 0, count: (l - lengths[s]) * d)
                 }
             }
         }
-        return out
     }
 
     /// `[B, h, L, d]` → `[N, h·d]`, dropping padded rows.

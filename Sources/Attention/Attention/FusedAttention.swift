@@ -29,11 +29,10 @@ package enum FusedAttention {
         level: SIMDLevel = .current
     ) -> (output: Tensor, logSumExp: Tensor) {
         let (bn, hq, lq, dv) = (p.batch, p.queryHeads, p.queryLength, p.valueDimension)
-        var output = Tensor.zeros([bn, hq, lq, dv])
         var lse = Tensor(repeating: -.infinity, shape: [bn, hq, lq])
         // Empty problems: no rows, or no keys (every row fully masked) need no kernel; zero
         // widths are degenerate enough to leave to the reference.
-        guard bn * hq * lq > 0, p.keyLength > 0 else { return (output, lse) }
+        guard bn * hq * lq > 0, p.keyLength > 0 else { return (Tensor.zeros([bn, hq, lq, dv]), lse) }
         guard p.headDimension > 0, dv > 0 else {
             return ReferenceAttention.forward(p, queries: queries, keys: keys, values: values)
         }
@@ -41,11 +40,13 @@ package enum FusedAttention {
         let blocksPerHead = (lq + br - 1) / br
         let scratchCount = ak_attention_forward_scratch_count(br, keyBlock, p.headDimension, dv)
         let simd = level.rawValue
-        p.withKernelProblems { problemFor in
-            queries.withUnsafeBufferPointer { q in
-                keys.withUnsafeBufferPointer { k in
-                    values.withUnsafeBufferPointer { v in
-                        output.withUnsafeMutableBufferPointer { o in
+        // The work items cover every (batch, head, row), and the kernel writes each of its rows
+        // (zeros where a row may attend to no key), so the output is not zeroed first.
+        let output = Tensor(uninitializedShape: [bn, hq, lq, dv]) { o in
+            p.withKernelProblems { problemFor in
+                queries.withUnsafeBufferPointer { q in
+                    keys.withUnsafeBufferPointer { k in
+                        values.withUnsafeBufferPointer { v in
                             lse.withUnsafeMutableBufferPointer { l in
                                 let (o, l) = (o.baseAddress!, l.baseAddress!)
                                 // Work items are disjoint output rows, so no two write the same memory.

@@ -98,7 +98,12 @@ extension Tensor {
         withUnsafeMutableBufferPointer { o in
             v.withUnsafeBufferPointer { b in
                 guard let row = o.baseAddress, let bias = b.baseAddress else { return }
-                for r in 0..<(o.count / n) { ak_train_add(row + r * n, bias, n) }  // vectorised C row add
+                // Vectorised C row adds; blocks of rows side by side (each row's sums are the
+                // same whichever thread adds it).
+                let rowsPerChunk = Swift.max(1, 16_384 / n)
+                parallelChunks(o.count / n, minimumChunk: rowsPerChunk) { rows in
+                    for r in rows { ak_train_add(row + r * n, bias, n) }
+                }
             }
         }
     }
