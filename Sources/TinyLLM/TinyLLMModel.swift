@@ -51,7 +51,7 @@ public struct TinyLLMModel: ParameterContainer, Sendable {
 
     /// A model whose parameters are then overwritten (by a checkpoint loader).
     init(zeroedFor configuration: TinyLLMConfiguration) {
-        var generator = SeededGenerator(seed: 0)
+        var generator = SeededGenerator.placeholder   // zeros where the initialiser would sample
         self.init(configuration: configuration, generator: &generator)
     }
 

@@ -2,6 +2,20 @@ import Attention
 import Testing
 
 @Suite struct TensorTests {
+    /// The loaders' placeholder generator: constant tensors, nothing drawn; a seeded one samples.
+    @Test func placeholderGeneratorSamplesNothing() {
+        var placeholder = SeededGenerator.placeholder
+        #expect(placeholder.isPlaceholder)
+        #expect(Tensor.randomNormal([3, 4], mean: 0.5, standardDeviation: 2, generator: &placeholder).scalars == Array(repeating: 0.5, count: 12))
+        #expect(Tensor.randomUniform([5], low: -1, high: 1, generator: &placeholder).scalars == Array(repeating: -1, count: 5))
+        #expect(placeholder == SeededGenerator(seed: 0))   // its state did not move
+        var seeded = SeededGenerator(seed: 0)
+        #expect(!seeded.isPlaceholder)
+        let drawn = Tensor.randomNormal([64], generator: &seeded).scalars
+        #expect(Set(drawn).count == 64)
+        #expect(seeded != SeededGenerator(seed: 0))
+    }
+
     @Test func shapeAndScalarsRoundTrip() {
         let t = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
         #expect(t.shape == [2, 3])
