@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Attention", dependencies: ["CKernels"]),
         .target(name: "Training", dependencies: ["Attention", "CKernels"]),
-        .target(name: "TinyLLM", dependencies: ["Attention", "Training"], resources: [.copy("Resources/BundledModel"), .copy("Resources/BundledModelUTF8")]),
-        .target(name: "Pretrained", dependencies: ["Attention"]),
+        .target(name: "TinyLLM", dependencies: ["Attention", "Training", "CKernels"], resources: [.copy("Resources/BundledModel"), .copy("Resources/BundledModelUTF8")]),
+        .target(name: "Pretrained", dependencies: ["Attention", "CKernels"]),
         .target(name: "AttentionViz", dependencies: ["Attention"]),
         .executableTarget(
             name: "attend",

@@ -1,4 +1,5 @@
 import Attention
+import CKernels
 import Training
 
 // The differentiable forward: the same equations as `logits(tokens:)`, recorded on a tape so
@@ -41,13 +42,18 @@ extension TinyLLMModel {
         let (b, l) = checkTokens(inputs)
         checkPrecondition(targets.count == b && targets.allSatisfy { $0.count == l },
             "TinyLLMModel.evaluationLoss: targets \(targets.count)×\(targets.first?.count ?? 0) must match inputs \(b)×\(l)")
-        let logProbabilities = logits(tokens: inputs).logSoftmax()          // [B, L, V]
-        let v = configuration.vocabularySize
-        let flatTargets = targets.flatMap { $0 }
-        return logProbabilities.withUnsafeBufferPointer { p in
-            var total = 0.0
-            for (r, t) in flatTargets.enumerated() { total -= Double(p[r * v + t]) }
-            return total / Double(flatTargets.count)
+        let rowLogits = logits(tokens: inputs)                               // [B, L, V]
+        let v = configuration.vocabularySize, rows = b * l
+        let flatTargets = targets.flatMap { $0 }.map(Int64.init)
+        // Per row lse − logit[target] from the training rows' C kernel (vectorised; no
+        // [B, L, V] log-probabilities written), summed in row order in Double.
+        var lse = [Float](repeating: 0, count: rows), losses = [Float](repeating: 0, count: rows)
+        rowLogits.withUnsafeBufferPointer { x in
+            flatTargets.withUnsafeBufferPointer { t in
+                guard let x = x.baseAddress, let t = t.baseAddress else { return }
+                ak_train_cross_entropy_forward(x, t, rows, v, -1, &lse, &losses)
+            }
         }
+        return losses.reduce(0.0) { $0 + Double($1) } / Double(rows)
     }
 }
