@@ -45,6 +45,8 @@ extension TinyLLMModel {
         let rowLogits = logits(tokens: inputs)                               // [B, L, V]
         let v = configuration.vocabularySize, rows = b * l
         let flatTargets = targets.flatMap { $0 }.map(Int64.init)
+        checkPrecondition(flatTargets.allSatisfy { 0 <= $0 && $0 < v },
+            "TinyLLMModel.evaluationLoss: targets must be byte ids 0..<\(v)")
         // Per row lse − logit[target] from the training rows' C kernel (vectorised; no
         // [B, L, V] log-probabilities written), summed in row order in Double.
         var lse = [Float](repeating: 0, count: rows), losses = [Float](repeating: 0, count: rows)
