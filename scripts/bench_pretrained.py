@@ -129,5 +129,6 @@ def main():
     print(f"{'256-piece text (texts/s)':28}{s['long']['textsPerSecond']:18.2f}{p['long']['textsPerSecond']:24.2f}"
           f"{result['longSpeedup']:7.2f}x{spread('longSpeedup')}")
 
+
 if __name__ == "__main__":
     sys.exit(main())
